@@ -1,0 +1,3 @@
+from .act_point_transformer import ACTPointTransformer
+
+__all__ = ['ACTPointTransformer']

@@ -1,0 +1,3 @@
+from .point_classifier import ACTClassifier
+
+__all__ = ['ACTClassifier']

@@ -1,0 +1,116 @@
+"""Point-cloud classifier: ACT backbone + classification head."""
+from typing import List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample
+
+
+def stack_points(inputs: Union[dict, Tensor]) -> Tensor:
+    """Batch the ``points`` of a data-preprocessor output as (B, N, C).
+
+    mmdet3d's ``Det3DDataPreprocessor`` keeps points as a list of (N, C)
+    tensors; classification clouds all have the same N and stack.
+    """
+    points = inputs['points'] if isinstance(inputs, dict) else inputs
+    if isinstance(points, (list, tuple)):
+        sizes = {p.shape for p in points}
+        if len(sizes) != 1:
+            raise ValueError('all clouds of a batch must have the same shape '
+                             f'to be stacked, got {sorted(sizes)}')
+        points = torch.stack(list(points))
+    if points.dim() != 3:
+        raise ValueError('points must be (B, N, C), got '
+                         f'{tuple(points.shape)}')
+    return points
+
+
+@MODELS.register_module()
+class ACTClassifier(BaseModel):
+    """Fine-tuning model for shape classification.
+
+    Args:
+        backbone (dict): the ACT backbone config (``ACTPointTransformer``).
+        head (dict): the head config (``ACTClsHead``).
+        num_votes (int): test-time voting; 1 disables it. With V > 1 the
+            logits of V randomly scaled copies of each cloud are averaged
+            (the reference's 10-view vote, scale U[vote_scale]).
+        vote_scale (tuple[float]): range of the per-axis vote scales.
+        data_preprocessor (dict, optional): defaults to mmdet3d's
+            ``Det3DDataPreprocessor``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 num_votes: int = 1,
+                 vote_scale=(2. / 3, 3. / 2),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='Det3DDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+        if num_votes < 1:
+            raise ValueError(f'num_votes must be >= 1, got {num_votes}')
+        self.num_votes = num_votes
+        self.vote_scale = vote_scale
+
+    def extract_feat(self, points: Tensor) -> dict:
+        """Backbone features of (B, N, C) points (xyz first)."""
+        return self.backbone(points[..., :3].contiguous())
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        points = stack_points(inputs)
+        if mode == 'loss':
+            return self.loss(points, data_samples)
+        if mode == 'predict':
+            return self.predict(points, data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(points))
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    @staticmethod
+    def _labels(data_samples: List[Det3DDataSample], device) -> Tensor:
+        labels = []
+        for sample in data_samples:
+            if 'gt_label' not in sample:
+                raise KeyError('data sample has no gt_label; the pipeline '
+                               'must end with PackPointClsInputs')
+            labels.append(torch.as_tensor(sample.gt_label).view(-1)[:1])
+        return torch.cat(labels).to(device=device, dtype=torch.long)
+
+    def loss(self, points: Tensor, data_samples) -> dict:
+        logits = self.head(self.extract_feat(points))
+        return self.head.loss_by_logits(
+            logits, self._labels(data_samples, logits.device))
+
+    @torch.no_grad()
+    def predict_logits(self, points: Tensor) -> Tensor:
+        """Logits (B, num_classes); averaged over votes when num_votes > 1."""
+        logits = self.head(self.extract_feat(points))
+        if self.num_votes == 1:
+            return logits
+        low, high = self.vote_scale
+        total = logits
+        for _ in range(self.num_votes - 1):
+            scale = torch.empty(
+                points.size(0), 1, 3, device=points.device).uniform_(low, high)
+            xyz = points[..., :3] * scale
+            total = total + self.head(self.extract_feat(xyz))
+        return total / self.num_votes
+
+    def predict(self, points: Tensor, data_samples=None):
+        logits = self.predict_logits(points)
+        scores = logits.softmax(dim=-1)
+        if data_samples is None:
+            data_samples = [Det3DDataSample() for _ in range(len(scores))]
+        for sample, score in zip(data_samples, scores):
+            sample.pred_score = score
+            sample.pred_label = score.argmax().view(1)
+        return data_samples

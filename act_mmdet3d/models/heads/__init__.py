@@ -1,0 +1,3 @@
+from .point_cls_head import ACTClsHead
+
+__all__ = ['ACTClsHead']
