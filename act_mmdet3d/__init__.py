@@ -9,6 +9,12 @@ from .engine.compat import apply_compat_patches
 
 apply_compat_patches()
 
+# mmdet3d's own modules (data preprocessors, transforms, metrics) must be in
+# its registries before our configs refer to them.
+from mmdet3d.utils import register_all_modules  # noqa: E402
+
+register_all_modules(init_default_scope=False)
+
 from . import ops  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401

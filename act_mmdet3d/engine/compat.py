@@ -6,10 +6,15 @@ one function at run time, is idempotent and is documented here:
 * ``weights_only`` checkpoints (torch >= 2.6): mmengine 0.10.7 saves its
   ``message_hub`` (``HistoryBuffer`` objects holding numpy arrays) into every
   checkpoint and loads with plain ``torch.load``, which torch 2.6+ runs with
-  ``weights_only=True``; ``--resume`` then fails. The globals such checkpoints
-  need (mmengine's ``HistoryBuffer`` and numpy's array reconstruction) are
-  registered as safe globals, so trusted mmengine checkpoints load while the
-  safe unpickler stays on for everything else.
+  ``weights_only=True``; ``--resume`` then fails. Two fixes:
+  (1) ``HistoryBuffer`` no longer pickles its table of statistics functions
+  (pickled as ``getattr(HistoryBuffer, 'mean')``, which the safe unpickler
+  rightly refuses); it is rebuilt on unpickling. Together with registering
+  ``HistoryBuffer`` and numpy's array/scalar reconstruction as safe globals,
+  checkpoints written from now on load with ``weights_only=True``.
+  (2) Checkpoints written by plain mmengine (which contain that ``getattr``)
+  fall back to ``weights_only=False`` with a warning naming the file: load
+  only checkpoints you trust, as with torch < 2.6.
 * CPU-only distributed launches: mmengine's ``init_dist`` calls
   ``torch.cuda.set_device`` unconditionally and mmengine configs default to
   the ``nccl`` backend. Without CUDA, ``init_dist`` switches ``nccl`` to
@@ -51,6 +56,61 @@ def register_checkpoint_safe_globals():
     from mmengine.logging import HistoryBuffer
     from mmengine.logging.message_hub import MessageHub  # noqa: F401
     add([HistoryBuffer] + _numpy_safe_globals())
+
+
+def _history_buffer_getstate(self):
+    # mmengine's own __getstate__ adds the class-level table of statistics
+    # functions to the state; custom ones are re-registered on import.
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    state.pop('_statistics_methods', None)
+    return state
+
+
+def _history_buffer_setstate(self, state):
+    state = dict(state)
+    methods = state.pop('statistics_methods', {})  # old checkpoints
+    self._set_default_statistics()
+    self._statistics_methods.update(methods)
+    self.__dict__.update(state)
+
+
+def patch_history_buffer_pickling():
+    """Pickle ``HistoryBuffer`` without its statistics-function table."""
+    from mmengine.logging import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    HistoryBuffer.__setstate__ = _history_buffer_setstate
+
+
+def patch_checkpoint_loading():
+    """Safe load first; fall back to ``weights_only=False`` with a warning."""
+    import pickle
+
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import CheckpointLoader
+    load = CheckpointLoader._schemes.get('')
+    if load is None or getattr(load, '__act_mmdet3d_patched__', False):
+        return
+
+    @functools.wraps(load)
+    def load_from_local(filename, map_location):
+        try:
+            return load(filename, map_location)
+        except pickle.UnpicklingError as error:
+            if 'weights_only' not in str(error).lower():
+                raise
+            print_log(
+                f'{filename} holds objects that torch.load(weights_only='
+                'True) refuses (e.g. a checkpoint written by plain mmengine); '
+                'loading it with weights_only=False. Only load checkpoints '
+                'you trust.',
+                logger='current',
+                level=30)
+            return torch.load(
+                filename, map_location=map_location, weights_only=False)
+
+    load_from_local.__act_mmdet3d_patched__ = True
+    CheckpointLoader._schemes[''] = load_from_local
 
 
 @contextlib.contextmanager
@@ -115,6 +175,8 @@ def apply_compat_patches():
     if _APPLIED:
         return
     register_checkpoint_safe_globals()
+    patch_history_buffer_pickling()
+    patch_checkpoint_loading()
     patch_init_dist()
     patch_ddp_for_cpu_modules()
     _APPLIED = True

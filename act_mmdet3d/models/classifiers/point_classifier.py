@@ -52,6 +52,9 @@ class ACTClassifier(BaseModel):
                  init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='Det3DDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # built from mmdet3d's registry whatever the default scope is
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

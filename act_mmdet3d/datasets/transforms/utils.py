@@ -1,0 +1,183 @@
+"""Point-cloud helpers shared by the ACT datasets and transforms.
+
+Plain numpy: they run in data-loader workers on the CPU.
+"""
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from mmdet3d.structures.points import DepthPoints
+
+
+def farthest_point_sample(xyz: np.ndarray,
+                          num_samples: int,
+                          start: int = 0) -> np.ndarray:
+    """Indices of ``num_samples`` points picked by farthest point sampling.
+
+    The loop of the reference ``farthest_point_sample`` (and of the CUDA
+    ``pointnet2_ops`` kernel): the first index is ``start``, then each step
+    takes the point farthest from the already chosen set (first one on
+    ties). Because FPS is greedy, the first M indices of an FPS of N > M
+    points are the FPS of M points from the same start.
+
+    Args:
+        xyz (np.ndarray): (N, 3+) points; only the first 3 columns are used.
+        num_samples (int): number of indices to return, <= N.
+        start (int): index of the first picked point. Defaults to 0 (the
+            CUDA kernel); the reference numpy FPS draws it at random.
+
+    Returns:
+        np.ndarray: (num_samples,) int64 indices into ``xyz``.
+    """
+    xyz = np.asarray(xyz)
+    num_points = xyz.shape[0]
+    if num_samples > num_points:
+        raise ValueError(f'cannot pick {num_samples} points by FPS from a '
+                         f'cloud of {num_points}')
+    # float32 as the reference (its squared distances are float32 sums
+    # ((dx^2 + dy^2) + dz^2)); one contiguous row per axis and preallocated
+    # buffers make the loop ~10x faster than the reference's numpy
+    x, y, z = np.array(xyz[:, :3].T, dtype=np.float32, order='C')
+    indices = np.empty(num_samples, dtype=np.int64)
+    distance = np.full(num_points, 1e10, dtype=np.float32)
+    dist = np.empty(num_points, dtype=np.float32)
+    tmp = np.empty(num_points, dtype=np.float32)
+    farthest = int(start)
+    for i in range(num_samples):
+        indices[i] = farthest
+        np.subtract(x, x[farthest], out=dist)
+        np.multiply(dist, dist, out=dist)
+        np.subtract(y, y[farthest], out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
+        np.add(dist, tmp, out=dist)
+        np.subtract(z, z[farthest], out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
+        np.add(dist, tmp, out=dist)
+        np.minimum(distance, dist, out=distance)
+        farthest = int(np.argmax(distance))
+    return indices
+
+
+def check_points(points, source: str,
+                 min_points: Optional[int] = None) -> np.ndarray:
+    """Validate one cloud read from disk and return it as float32.
+
+    Args:
+        points: what the file held for this sample.
+        source (str): file (and key / index) named in error messages.
+        min_points (int, optional): minimum number of points.
+
+    Returns:
+        np.ndarray: (N, C) float32, C >= 3.
+
+    Raises:
+        TypeError / ValueError naming ``source`` for a non-array, a wrong
+        shape or dtype, NaN / inf coordinates or too few points.
+    """
+    if not isinstance(points, np.ndarray):
+        raise TypeError(f'{source}: expected a numpy array of points, got '
+                        f'{type(points).__name__}')
+    if points.dtype == object or not (
+            np.issubdtype(points.dtype, np.floating)
+            or np.issubdtype(points.dtype, np.integer)):
+        raise TypeError(f'{source}: points have dtype {points.dtype}, '
+                        'expected a float array')
+    if points.ndim != 2 or points.shape[1] < 3:
+        raise ValueError(f'{source}: points must be an (N, C>=3) array, got '
+                         f'shape {tuple(points.shape)} (corrupt or '
+                         'truncated file?)')
+    points = points.astype(np.float32, copy=False)
+    finite = np.isfinite(points).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(f'{source}: {len(bad)} point(s) with NaN/inf '
+                         f'values (first at row {int(bad[0])})')
+    if min_points is not None and points.shape[0] < min_points:
+        raise ValueError(f'{source}: has {points.shape[0]} points, fewer '
+                         f'than num_points={min_points}')
+    return points
+
+
+def check_point_batch(data, source: str,
+                      min_points: Optional[int] = None) -> np.ndarray:
+    """Validate a (B, N, C) stack of clouds (an h5 ``data`` array).
+
+    Returns:
+        np.ndarray: (B, N, C) float32.
+    """
+    if not isinstance(data, np.ndarray) or data.dtype == object or not (
+            np.issubdtype(data.dtype, np.floating)
+            or np.issubdtype(data.dtype, np.integer)):
+        raise TypeError(f'{source}: expected a numeric array, got '
+                        f'{getattr(data, "dtype", type(data).__name__)}')
+    if data.ndim != 3 or data.shape[2] < 3:
+        raise ValueError(f'{source}: must be a (B, N, C>=3) array, got '
+                         f'shape {tuple(data.shape)} (corrupt or truncated '
+                         'file?)')
+    data = data.astype(np.float32, copy=False)
+    finite = np.isfinite(data).all(axis=(1, 2))
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(f'{source}: {len(bad)} cloud(s) with NaN/inf '
+                         f'values (first: sample {int(bad[0])})')
+    if min_points is not None and data.shape[1] < min_points:
+        raise ValueError(f'{source}: clouds have {data.shape[1]} points, '
+                         f'fewer than num_points={min_points}')
+    return data
+
+
+def make_points(points: np.ndarray, use_normals: bool = False) -> DepthPoints:
+    """Wrap an (N, C) array as mmdet3d ``DepthPoints``.
+
+    With ``use_normals`` the columns 3:6 are the normals and are recorded
+    as ``attribute_dims={'normal': [3, 4, 5]}``; otherwise only xyz is kept.
+    """
+    if use_normals:
+        if points.shape[1] < 6:
+            raise ValueError('use_normals=True needs (N, 6) points '
+                             f'(x, y, z, nx, ny, nz), got {points.shape}')
+        return DepthPoints(
+            np.ascontiguousarray(points[:, :6]),
+            points_dim=6,
+            attribute_dims=dict(normal=[3, 4, 5]))
+    return DepthPoints(np.ascontiguousarray(points[:, :3]), points_dim=3)
+
+
+def check_exists(path: str, what: str, hint: str = '') -> str:
+    """Raise ``FileNotFoundError`` naming ``path`` unless it exists."""
+    if not osp.exists(path):
+        msg = f'{what} not found: {path}'
+        if hint:
+            msg += f' ({hint})'
+        raise FileNotFoundError(msg)
+    return path
+
+
+def read_lines(path: str, what: str) -> List[str]:
+    """Non-empty, stripped lines of a text file (clear error if missing)."""
+    check_exists(path, what)
+    with open(path, 'r') as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+class SharedArrays:
+    """Holder of the loaded point arrays of a dataset.
+
+    mmengine deep-copies every dataset attribute in ``get_subset``;
+    a holder that returns itself from ``__deepcopy__`` keeps the (possibly
+    gigabyte-sized) arrays shared instead. In forked data-loader workers the
+    arrays are shared copy-on-write as well.
+    """
+
+    def __init__(self, arrays: Sequence):
+        self.arrays = arrays
+
+    def __getitem__(self, idx):
+        return self.arrays[idx]
+
+    def __len__(self):
+        return len(self.arrays)
+
+    def __deepcopy__(self, memo):
+        return self

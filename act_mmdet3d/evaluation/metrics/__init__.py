@@ -1,0 +1,3 @@
+from .point_cls_metric import PointClsMetric
+
+__all__ = ['PointClsMetric']

@@ -1,0 +1,146 @@
+"""Backbone section of tools/benchmark.py: where a training step's time goes.
+
+Measured in one run, as ratios against baselines from the same run:
+* the machine's dense float32 matmul rate (1024^3 GEMM), the ceiling;
+* the ACT backbone forward+backward at B=32, N=1024 (G=64, K=32): shares of
+  grouping (FPS + kNN), the mini-PointNet and the transformer blocks, and
+  achieved GFLOP/s as a fraction of the matmul rate;
+* the mini-PointNet against its literal Conv1d formulation, at the
+  straightforward FLOP count (6 x 0.49M multiply-adds x grouped points);
+* the 12 blocks against a stack of timm ``Block`` s of the same shape;
+* bfloat16 autocast against float32.
+"""
+import time
+
+import torch
+import torch.nn as nn
+from timm.models.vision_transformer import Block
+
+from act_mmdet3d.models.layers import MiniPointNet, MiniPointNetReference
+
+from mmdet3d.registry import MODELS
+
+
+def best_time(fn, repeat=3, warmup=1):
+    """Best wall time of ``fn()`` in seconds after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    best = float('inf')
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_gflops(n=1024, dtype=torch.float32):
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
+    seconds = best_time(lambda: a @ b, repeat=5, warmup=2)
+    return 2 * n**3 / seconds / 1e9
+
+
+def mini_pointnet_flops(embed_dims, grouped_points):
+    """Straightforward fwd+bwd FLOPs of the mini-PointNet (Conv1d form)."""
+    macs = 3 * 128 + 128 * 256 + 512 * 512 + 512 * embed_dims
+    return 6 * macs * grouped_points
+
+
+def blocks_flops(batch, tokens, dims, depth, mlp_ratio=4):
+    """fwd+bwd FLOPs of ``depth`` ViT blocks on (batch, tokens, dims)."""
+    per_token = (4 + 2 * mlp_ratio) * dims * dims + 2 * tokens * dims
+    return 6 * per_token * tokens * batch * depth
+
+
+def _fwd_bwd(module, *inputs):
+
+    def step():
+        out = module(*inputs)
+        if isinstance(out, dict):
+            out = out['tokens'][-1]
+        out.float().sum().backward()
+
+    return step
+
+
+def run(batch=32, num_points=1024, repeat=3, progress=print):
+    """Return a list of result rows (dicts) for the backbone section."""
+    torch.manual_seed(0)
+    rows = []
+    peak = matmul_gflops()
+    rows.append(dict(name='matmul 1024^3 fp32', gflops=peak))
+    progress(f'matmul: {peak:.1f} GFLOP/s')
+
+    backbone = MODELS.build(dict(type='ACTPointTransformer')).train()
+    points = torch.rand(batch, num_points, 3)
+    groups = backbone.group(points)
+    g, k = backbone.num_groups, backbone.group_size
+    grouped = batch * g * k
+
+    t_group = best_time(lambda: backbone.group(points), repeat)
+    progress(f'grouping: {t_group * 1e3:.1f} ms')
+
+    fast = backbone.encoder
+    ref = MiniPointNetReference(fast.embed_dims)
+    ref.load_state_dict(fast.state_dict())
+    nb = groups.neighborhood
+    t_pn = best_time(_fwd_bwd(fast, nb), repeat)
+    t_pn_ref = best_time(_fwd_bwd(ref, nb), repeat)
+    pn_flops = mini_pointnet_flops(fast.embed_dims, grouped)
+    progress(f'mini-PointNet: {t_pn * 1e3:.0f} ms (Conv1d form '
+             f'{t_pn_ref * 1e3:.0f} ms)')
+
+    tokens = torch.randn(batch, g + 1, backbone.embed_dims)
+    pos = torch.randn(batch, g + 1, backbone.embed_dims)
+
+    def act_blocks():
+        x = tokens
+        for block in backbone.blocks:
+            x = block(x + pos)
+        return x
+
+    timm_stack = nn.Sequential(*[
+        Block(backbone.embed_dims, 6, 4., qkv_bias=False,
+              drop_path=0.1 * i / 11, norm_layer=nn.LayerNorm)
+        for i in range(12)
+    ]).train()
+    t_blocks = best_time(_fwd_bwd(lambda: act_blocks()), repeat)
+    t_timm = best_time(_fwd_bwd(timm_stack, tokens), repeat)
+    bl_flops = blocks_flops(batch, g + 1, backbone.embed_dims, 12)
+    progress(f'blocks: {t_blocks * 1e3:.0f} ms (timm stack '
+             f'{t_timm * 1e3:.0f} ms)')
+
+    t_step = best_time(_fwd_bwd(backbone, points), repeat)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        t_bf16 = best_time(_fwd_bwd(backbone, points), repeat)
+    progress(f'full step: {t_step * 1e3:.0f} ms fp32, '
+             f'{t_bf16 * 1e3:.0f} ms bf16')
+    step_flops = pn_flops + bl_flops
+
+    rows += [
+        dict(name='step fwd+bwd fp32', ms=t_step * 1e3,
+             gflops=step_flops / t_step / 1e9,
+             of_matmul=step_flops / t_step / 1e9 / peak),
+        dict(name='  grouping (FPS+kNN)', ms=t_group * 1e3,
+             share=t_group / t_step),
+        dict(name='  mini-PointNet', ms=t_pn * 1e3, share=t_pn / t_step,
+             gflops=pn_flops / t_pn / 1e9,
+             of_matmul=pn_flops / t_pn / 1e9 / peak),
+        dict(name='  mini-PointNet, Conv1d form', ms=t_pn_ref * 1e3,
+             gflops=pn_flops / t_pn_ref / 1e9,
+             of_matmul=pn_flops / t_pn_ref / 1e9 / peak),
+        dict(name='  12 blocks', ms=t_blocks * 1e3, share=t_blocks / t_step,
+             gflops=bl_flops / t_blocks / 1e9,
+             of_matmul=bl_flops / t_blocks / 1e9 / peak,
+             vs_timm=t_timm / t_blocks),
+        dict(name='  timm Block stack', ms=t_timm * 1e3,
+             gflops=bl_flops / t_timm / 1e9),
+        dict(name='step fwd+bwd bf16 autocast', ms=t_bf16 * 1e3,
+             speedup=t_step / t_bf16),
+    ]
+    return rows
+
+
+if __name__ == '__main__':
+    for row in run():
+        print(row)
