@@ -78,6 +78,10 @@ def _history_buffer_setstate(self, state):
 def patch_history_buffer_pickling():
     """Pickle ``HistoryBuffer`` without its statistics-function table."""
     from mmengine.logging import HistoryBuffer
+    if HistoryBuffer.__getstate__ is _history_buffer_getstate:
+        return
+    # kept so that tests can write checkpoints as plain mmengine does
+    HistoryBuffer._mmengine_getstate = HistoryBuffer.__getstate__
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     HistoryBuffer.__setstate__ = _history_buffer_setstate
 
