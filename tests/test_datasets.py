@@ -368,6 +368,17 @@ def test_scanobjectnn_layout_and_metainfo(scan_root, tmp_path):
     ds = ScanObjectNNDataset(str(nested), variant='obj_bg',
                              metainfo=dict(classes=names))
     assert ds.metainfo['classes'] == names
+    # subsets (mmengine deep-copies the dataset) share the loaded arrays
+    sub = ds.get_subset([2, 3])
+    assert len(sub) == 2 and sub._arrays is ds._arrays
+    info = sub.get_data_info(0)
+    assert info['sample_idx'] == 0 and info['index_in_file'] == 2
+    np.testing.assert_array_equal(info['points'].numpy(),
+                                  ds.get_data_info(2)['points'].numpy())
+    # lazy_init reads nothing until first use
+    lazy = ScanObjectNNDataset(str(nested), variant='obj_only', lazy_init=True)
+    assert lazy._arrays is None and len(lazy.metainfo['classes']) == 15
+    assert lazy.get_data_info(0)['points'].shape == (64, 3)
 
 
 def test_scanobjectnn_errors(scan_root, tmp_path):

@@ -45,7 +45,11 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 
 log "installing torch + runtime dependencies (pinned)"
-"${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r requirements/runtime.txt
+# setuptools/wheel are pinned below torch's declared minimum on purpose:
+# keep them out of this resolve, install them right after.
+RUNTIME_CONSTRAINTS="$VENV/.constraints-runtime.txt"
+grep -v -E '^(setuptools|wheel)==' requirements/constraints.txt > "$RUNTIME_CONSTRAINTS"
+"${PIP[@]}" install -q -c "$RUNTIME_CONSTRAINTS" -r requirements/runtime.txt
 
 # torch pulls the newest setuptools, which has no pkg_resources: mmcv's
 # setup.py and mmengine's `mmdet3d::` base-config lookup need it.
