@@ -1,5 +1,4 @@
 """PointClsMetric against hand-computed accuracies."""
-import socket
 
 import pytest
 import torch
@@ -7,6 +6,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import act_mmdet3d  # noqa: F401  (registers the modules)
+from _helpers import free_port
 from act_mmdet3d.evaluation import PointClsMetric
 from mmdet3d.registry import METRICS
 from mmdet3d.structures import Det3DDataSample
@@ -114,12 +114,6 @@ def test_errors():
         metric.compute_metrics([])
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _dist_worker(rank, world_size, port, queue):
     dist.init_process_group(
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
@@ -147,7 +141,7 @@ def test_distributed_collect():
     queue = ctx.SimpleQueue()
     mp.start_processes(
         _dist_worker,
-        args=(world_size, _free_port(), queue),
+        args=(world_size, free_port(), queue),
         nprocs=world_size,
         join=True,
         start_method='fork')

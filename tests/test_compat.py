@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import act_mmdet3d  # noqa: F401  (applies the fixes)
+from _helpers import free_port
 
 
 def _message_hub_checkpoint():
@@ -78,7 +79,7 @@ print('world', get_world_size())
 ''')
     env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
                MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(29000 + os.getpid() % 900))
+               MASTER_PORT=str(free_port()))
     proc = subprocess.run([sys.executable, str(script)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]

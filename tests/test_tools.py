@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from _helpers import free_port
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
@@ -156,7 +157,7 @@ def test_dist_train_two_processes_equal_one(full_run, tiny_modelnet,
             'train_dataloader.batch_size=2']
     log = _run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
                 str(tmp_path), '--cfg-options', *opts],
-               env=dict(PYTHON=PYTHON, PORT=str(29500 + os.getpid() % 500),
+               env=dict(PYTHON=PYTHON, PORT=str(free_port()),
                         OMP_NUM_THREADS='1'))
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log
     two = _params(tmp_path / 'epoch_2.pth')
