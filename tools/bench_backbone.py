@@ -10,8 +10,6 @@ Measured in one run, as ratios against baselines from the same run:
 * the 12 blocks against a stack of timm ``Block`` s of the same shape;
 * bfloat16 autocast against float32.
 """
-import time
-
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import Block
@@ -20,17 +18,23 @@ from act_mmdet3d.models.layers import MiniPointNet, MiniPointNetReference
 
 from mmdet3d.registry import MODELS
 
+from benchmark import best_time  # tools/ is on sys.path
 
-def best_time(fn, repeat=3, warmup=1):
-    """Best wall time of ``fn()`` in seconds after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    best = float('inf')
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+COLUMNS = ('part', 'ms', 'share of step', 'GFLOP/s', 'x matmul rate',
+           'x baseline', 'baseline')
+
+
+def _row(part, ms=None, share=None, gflops=None, peak=None, ratio=None,
+         baseline=''):
+    return {
+        'part': part,
+        'ms': ms,
+        'share of step': share,
+        'GFLOP/s': gflops,
+        'x matmul rate': None if gflops is None else gflops / peak,
+        'x baseline': ratio,
+        'baseline': baseline,
+    }
 
 
 def matmul_gflops(n=1024, dtype=torch.float32):
@@ -66,9 +70,7 @@ def _fwd_bwd(module, *inputs):
 def run(batch=32, num_points=1024, repeat=3, progress=print):
     """Return a list of result rows (dicts) for the backbone section."""
     torch.manual_seed(0)
-    rows = []
     peak = matmul_gflops()
-    rows.append(dict(name='matmul 1024^3 fp32', gflops=peak))
     progress(f'matmul: {peak:.1f} GFLOP/s')
 
     backbone = MODELS.build(dict(type='ACTPointTransformer')).train()
@@ -117,30 +119,28 @@ def run(batch=32, num_points=1024, repeat=3, progress=print):
              f'{t_bf16 * 1e3:.0f} ms bf16')
     step_flops = pn_flops + bl_flops
 
-    rows += [
-        dict(name='step fwd+bwd fp32', ms=t_step * 1e3,
-             gflops=step_flops / t_step / 1e9,
-             of_matmul=step_flops / t_step / 1e9 / peak),
-        dict(name='  grouping (FPS+kNN)', ms=t_group * 1e3,
-             share=t_group / t_step),
-        dict(name='  mini-PointNet', ms=t_pn * 1e3, share=t_pn / t_step,
-             gflops=pn_flops / t_pn / 1e9,
-             of_matmul=pn_flops / t_pn / 1e9 / peak),
-        dict(name='  mini-PointNet, Conv1d form', ms=t_pn_ref * 1e3,
-             gflops=pn_flops / t_pn_ref / 1e9,
-             of_matmul=pn_flops / t_pn_ref / 1e9 / peak),
-        dict(name='  12 blocks', ms=t_blocks * 1e3, share=t_blocks / t_step,
-             gflops=bl_flops / t_blocks / 1e9,
-             of_matmul=bl_flops / t_blocks / 1e9 / peak,
-             vs_timm=t_timm / t_blocks),
-        dict(name='  timm Block stack', ms=t_timm * 1e3,
-             gflops=bl_flops / t_timm / 1e9),
-        dict(name='step fwd+bwd bf16 autocast', ms=t_bf16 * 1e3,
-             speedup=t_step / t_bf16),
+    gf = lambda flops, t: flops / t / 1e9  # noqa: E731
+    rows = [
+        _row('dense matmul 1024^3', gflops=peak, peak=peak),
+        _row('backbone fwd+bwd, fp32', t_step * 1e3, 1.0,
+             gf(step_flops, t_step), peak),
+        _row('  grouping (FPS + kNN)', t_group * 1e3, t_group / t_step),
+        _row('  mini-PointNet', t_pn * 1e3, t_pn / t_step,
+             gf(pn_flops, t_pn), peak, t_pn_ref / t_pn,
+             'Conv1d form (speed-up)'),
+        _row('  mini-PointNet, Conv1d form', t_pn_ref * 1e3, None,
+             gf(pn_flops, t_pn_ref), peak),
+        _row('  12 transformer blocks', t_blocks * 1e3, t_blocks / t_step,
+             gf(bl_flops, t_blocks), peak, t_timm / t_blocks,
+             'timm Block stack (throughput ratio)'),
+        _row('  timm Block stack', t_timm * 1e3, None, gf(bl_flops, t_timm),
+             peak),
+        _row('backbone fwd+bwd, bf16 autocast', t_bf16 * 1e3, None, None,
+             peak, t_step / t_bf16, 'fp32 step (speed-up)'),
     ]
     return rows
 
 
 if __name__ == '__main__':
-    for row in run():
-        print(row)
+    from benchmark import format_table
+    print(format_table(run()))

@@ -1,1 +1,30 @@
-"""Point ops with a pure-PyTorch path (CPU) and mmcv kernels for CUDA tensors."""
+"""Point ops: exact FPS and kNN, gather, Chamfer distance, three-NN.
+
+Every op takes channels-last points (B, N, 3), checks its inputs (a
+``ValueError`` naming the argument for a wrong shape, dtype, device, count or
+a NaN / inf), and is exact: FPS and kNN give the indices of the brute-force
+definitions, ties included, on every backend marked exact.
+
+Backends (``backend='auto'`` picks):
+
+* CPU: compiled numba kernels (grid-pruned, vectorised, exact in float32),
+  the fastest measured path (``tools/benchmark.py --only ops``); float64 and
+  numba-less installs use the pure-torch reference.
+* CUDA: mmcv's kernels where mmcv was built with CUDA ops, else the same
+  pure-torch code as the CPU reference.
+
+``ACT_OPS_DISABLE_NUMBA=1`` in the environment forces the torch path.
+"""
+from .chamfer import (SQRT_EPS, chamfer_distance, chamfer_distance_l1,
+                      chamfer_distance_l2)
+from .fps import FPS_BACKENDS, furthest_point_sample
+from .gather_points import gather
+from .interpolate import three_interpolate, three_nn
+from .knn_search import DEFAULT_CHUNK_BYTES, KNN_BACKENDS, knn
+
+__all__ = [
+    'furthest_point_sample', 'knn', 'gather', 'chamfer_distance',
+    'chamfer_distance_l1', 'chamfer_distance_l2', 'three_nn',
+    'three_interpolate', 'FPS_BACKENDS', 'KNN_BACKENDS',
+    'DEFAULT_CHUNK_BYTES', 'SQRT_EPS'
+]
