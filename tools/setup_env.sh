@@ -14,6 +14,12 @@ cd "$ROOT"
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-$ROOT/.venv}"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+# pip's exit status, without the machine's find-links noise and without
+# the two known, intended dependency "conflicts" (mmdet3d's optional open3d
+# is not installed; setuptools is pinned below torch's declared minimum)
+pip_quiet() {
+    "${PIP[@]}" "$@" 2> >(grep -v -E "is ignored: it is neither a file nor a directory|dependency resolver does not currently take|requires open3d, which is not installed|requires setuptools>=" >&2)
+}
 CONSTRAINTS=(-c "$ROOT/requirements/constraints.txt")
 STAMP="$VENV/.act_mmdet3d_setup"
 START=$(date +%s)
@@ -49,13 +55,12 @@ log "installing torch + runtime dependencies (pinned)"
 # keep them out of this resolve, install them right after.
 RUNTIME_CONSTRAINTS="$VENV/.constraints-runtime.txt"
 grep -v -E '^(setuptools|wheel)==' requirements/constraints.txt > "$RUNTIME_CONSTRAINTS"
-"${PIP[@]}" install -q -c "$RUNTIME_CONSTRAINTS" -r requirements/runtime.txt
+pip_quiet install -q -c "$RUNTIME_CONSTRAINTS" -r requirements/runtime.txt
 
 # torch pulls the newest setuptools, which has no pkg_resources: mmcv's
 # setup.py and mmengine's `mmdet3d::` base-config lookup need it.
-log "pinning $(pin setuptools) and $(pin wheel) (pip warns that torch wants newer: harmless)"
-"${PIP[@]}" install -q --no-deps "$(pin setuptools)" "$(pin wheel)" 2>&1 \
-    | grep -v "requires setuptools" || true
+log "pinning $(pin setuptools) and $(pin wheel)"
+pip_quiet install -q --no-deps "$(pin setuptools)" "$(pin wheel)"
 
 if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" >/dev/null 2>&1; then
     log "mmcv 2.1.0 with ops already installed"
@@ -63,15 +68,15 @@ else
     # mmcv 2.1.0 forces -std=c++17; torch 2.14 headers need C++20 (last wins).
     log "building $(pin mmcv) with ops (about 11 minutes on 2 cores; cached by pip afterwards)"
     MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" CXX="$ROOT/tools/cxx20.sh" \
-        "${PIP[@]}" install -q --no-build-isolation --no-deps "${CONSTRAINTS[@]}" "$(pin mmcv)"
+        pip_quiet install -q --no-build-isolation --no-deps "${CONSTRAINTS[@]}" "$(pin mmcv)"
 fi
 
 log "installing mmdet, mmdet3d, nuscenes-devkit, lyft-dataset-sdk (--no-deps)"
-"${PIP[@]}" install -q --no-deps "${CONSTRAINTS[@]}" mmdet mmdet3d \
+pip_quiet install -q --no-deps "${CONSTRAINTS[@]}" mmdet mmdet3d \
     nuscenes-devkit lyft-dataset-sdk
 
 log "installing act_mmdet3d (editable)"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e .
+pip_quiet install -q --no-deps --no-build-isolation -e .
 
 if ! stack_works; then
     log "ERROR: the installed stack does not import; run:"
