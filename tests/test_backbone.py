@@ -230,3 +230,29 @@ def test_bad_points_raise():
         backbone(torch.rand(1, 10, 3))  # fewer points than groups
     with pytest.raises(ValueError, match='mask'):
         backbone(torch.rand(1, 64, 3), mask=torch.zeros(1, 3).bool())
+
+
+def test_classifier_voting_is_seeded_and_averages_augmented_views():
+    torch.manual_seed(7)
+    cfg = dict(
+        type='ACTClassifier',
+        backbone=_small_cfg(),
+        head=dict(type='ACTClsHead', num_classes=4, in_channels=48),
+        num_votes=3)
+    model = MODELS.build(cfg).eval()
+    points = torch.rand(2, 128, 3)
+    votes = model.predict_logits(points)
+    torch.testing.assert_close(votes, model.predict_logits(points))
+    # the same views by hand
+    gen = torch.Generator().manual_seed(0)
+    total = 0
+    for _ in range(3):
+        scale = 2. / 3 + (3. / 2 - 2. / 3) * torch.rand(2, 1, 3, generator=gen)
+        shift = 0.2 * (2 * torch.rand(2, 1, 3, generator=gen) - 1)
+        total = total + model(points * scale + shift, mode='tensor')
+    torch.testing.assert_close(votes, total / 3)
+    model.num_votes = 1
+    assert not torch.allclose(model.predict_logits(points), votes)
+    samples = model.predict(points)
+    assert samples[0].pred_score.shape == (4, )
+    assert samples[0].pred_label.item() == samples[0].pred_score.argmax()

@@ -36,9 +36,16 @@ class ACTClassifier(BaseModel):
         backbone (dict): the ACT backbone config (``ACTPointTransformer``).
         head (dict): the head config (``ACTClsHead``).
         num_votes (int): test-time voting; 1 disables it. With V > 1 the
-            logits of V randomly scaled copies of each cloud are averaged
-            (the reference's 10-view vote, scale U[vote_scale]).
+            logits of V augmented copies of each cloud are averaged, each
+            copy scaled per axis by U[vote_scale] and translated by
+            U[-vote_translate, vote_translate] (the reference's 10-view vote
+            with ``PointcloudScaleAndTranslate``; the reference also redraws
+            a random 1024 of 1200 FPS points per view, which needs the
+            larger cloud and is left to the data pipeline).
         vote_scale (tuple[float]): range of the per-axis vote scales.
+        vote_translate (float): range of the per-axis vote translations.
+        vote_seed (int): seed of the vote's own random generator, so that
+            a vote is deterministic and does not disturb the global RNG.
         data_preprocessor (dict, optional): defaults to mmdet3d's
             ``Det3DDataPreprocessor``.
     """
@@ -48,6 +55,8 @@ class ACTClassifier(BaseModel):
                  head: dict,
                  num_votes: int = 1,
                  vote_scale=(2. / 3, 3. / 2),
+                 vote_translate=0.2,
+                 vote_seed=0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
         if data_preprocessor is None:
@@ -63,6 +72,8 @@ class ACTClassifier(BaseModel):
             raise ValueError(f'num_votes must be >= 1, got {num_votes}')
         self.num_votes = num_votes
         self.vote_scale = vote_scale
+        self.vote_translate = vote_translate
+        self.vote_seed = vote_seed
 
     def extract_feat(self, points: Tensor) -> dict:
         """Backbone features of (B, N, C) points (xyz first)."""
@@ -96,15 +107,19 @@ class ACTClassifier(BaseModel):
     @torch.no_grad()
     def predict_logits(self, points: Tensor) -> Tensor:
         """Logits (B, num_classes); averaged over votes when num_votes > 1."""
-        logits = self.head(self.extract_feat(points))
         if self.num_votes == 1:
-            return logits
+            return self.head(self.extract_feat(points))
+        gen = torch.Generator(device=points.device).manual_seed(
+            self.vote_seed)
         low, high = self.vote_scale
-        total = logits
-        for _ in range(self.num_votes - 1):
-            scale = torch.empty(
-                points.size(0), 1, 3, device=points.device).uniform_(low, high)
-            xyz = points[..., :3] * scale
+        b = points.size(0)
+        total = 0
+        for _ in range(self.num_votes):
+            scale = low + (high - low) * torch.rand(
+                b, 1, 3, generator=gen, device=points.device)
+            shift = self.vote_translate * (2 * torch.rand(
+                b, 1, 3, generator=gen, device=points.device) - 1)
+            xyz = points[..., :3] * scale + shift
             total = total + self.head(self.extract_feat(xyz))
         return total / self.num_votes
 
