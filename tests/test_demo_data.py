@@ -1,6 +1,12 @@
-"""tools/create_demo_data.py writes the official formats, deterministically."""
-import hashlib
+"""tools/create_demo_data.py: official formats, determinism, learnability.
+
+The files are read the way the reference loaders read the official ones
+(numpy.load, np.loadtxt, h5py, pickle, json).
+"""
+import importlib
+import importlib.util
 import json
+import os
 import os.path as osp
 import pickle
 import subprocess
@@ -10,195 +16,464 @@ import h5py
 import numpy as np
 import pytest
 
-from act_mmdet3d.datasets.demo_shapes import (DEMO_CLASSES, PART_CATEGORIES,
-                                              sample_shape)
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SCALE = '0.15'
-PART_ROOT = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
 MODELNET = osp.join('ModelNet', 'modelnet40_normal_resampled')
+PART = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
+SMALL = ['--scale', '0.2', '--workers', '1', '--fewshot-shots', '2,5',
+         '--fewshot-folds', '2']
+OFFICIAL_PART_IDS = {
+    'Airplane': range(0, 4), 'Bag': range(4, 6), 'Cap': range(6, 8),
+    'Car': range(8, 12), 'Chair': range(12, 16), 'Earphone': range(16, 19),
+    'Guitar': range(19, 22), 'Knife': range(22, 24), 'Lamp': range(24, 28),
+    'Laptop': range(28, 30), 'Motorbike': range(30, 36),
+    'Mug': range(36, 38), 'Pistol': range(38, 41), 'Rocket': range(41, 44),
+    'Skateboard': range(44, 47), 'Table': range(47, 50)
+}
 
 
-def _generate(out, *extra):
-    proc = subprocess.run(
-        [sys.executable, 'tools/create_demo_data.py', '--out', str(out),
-         '--scale', SCALE, *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        '_create_demo_data_under_test',
+        osp.join(ROOT, 'tools', 'create_demo_data.py'))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # picklable tasks for --workers > 1
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = _load_tool()
+demo_shapes = tool.shapes  # act_mmdet3d/datasets/demo_shapes.py
 
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp('demo')
-    log = _generate(out)
-    return out, log
+    assert tool.main(['--out', str(out), '--seed', '0', *SMALL]) == 0
+    return out
 
 
-def _md5(path):
-    return hashlib.md5(open(path, 'rb').read()).hexdigest()
+def _read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def _reference_fps(xyz, npoint, start):
+    """The reference's farthest_point_sample loop (float32 xyz)."""
+    distance = np.ones((len(xyz), )) * 1e10
+    farthest, out = start, []
+    for _ in range(npoint):
+        out.append(farthest)
+        dist = np.sum((xyz - xyz[farthest, :])**2, -1)
+        mask = dist < distance
+        distance[mask] = dist[mask]
+        farthest = np.argmax(distance, -1)
+    return np.array(out)
+
+
+# ----------------------------------------------------------------- shapes
+
+
+def test_sample_shape_api():
+    module = importlib.import_module('act_mmdet3d.datasets.demo_shapes')
+    assert module.DEMO_CLASSES == demo_shapes.DEMO_CLASSES
+    rng = np.random.default_rng(0)
+    assert len(demo_shapes.DEMO_CLASSES) == 10
+    for name in demo_shapes.SHAPES:
+        p, n, parts = demo_shapes.sample_shape(name, 3000, rng, noise=0.0)
+        assert p.shape == n.shape == (3000, 3) and p.dtype == np.float32
+        assert parts.shape == (3000, ) and parts.dtype == np.int64
+        np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1, atol=1e-5)
+        assert np.linalg.norm(p, axis=1).max() == pytest.approx(1, abs=1e-5)
+        counts = np.bincount(parts, minlength=len(
+            demo_shapes.PART_NAMES[name]))
+        assert len(counts) == len(demo_shapes.PART_NAMES[name])
+        assert counts.min() > 0, (name, counts)
+    a = demo_shapes.sample_shape('chair', 500, np.random.default_rng(3))
+    b = demo_shapes.sample_shape('chair', 500, np.random.default_rng(3))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    with pytest.raises(ValueError, match='unknown shape'):
+        demo_shapes.sample_shape('dragon', 10, rng)
+    with pytest.raises(ValueError, match='rotation'):
+        demo_shapes.sample_shape('box', 10, rng, rotation='sideways')
+
+
+def test_normals_point_outwards_on_convex_shapes():
+    rng = np.random.default_rng(1)
+    for name in ('sphere', 'box', 'cylinder', 'cone'):
+        p, n, _ = demo_shapes.sample_shape(name, 2000, rng, rotation='so3')
+        assert np.mean(np.sum((p - p.mean(0)) * n, axis=1) > 0) > 0.99
+
+
+def test_fps_matches_reference_loop_and_project_op():
+    rng = np.random.default_rng(0)
+    clouds = rng.normal(size=(3, 1500, 3)).astype(np.float32)
+    clouds[1, 700] = clouds[1, 3]  # a duplicate point (exact tie)
+    starts = [0, 17, 1499]
+    idx = tool.farthest_point_sample(clouds, 600, starts)
+    for c, s, i in zip(clouds, starts, idx):
+        np.testing.assert_array_equal(i, _reference_fps(c, 600, s))
+    try:
+        import torch
+
+        from act_mmdet3d.ops import furthest_point_sample
+    except ImportError:  # pragma: no cover - ops not built
+        return
+    for c, s, i in zip(clouds, starts, idx):
+        ours = furthest_point_sample(torch.from_numpy(c[None]), 600, s)
+        np.testing.assert_array_equal(ours.numpy()[0], i)
+
+
+# ------------------------------------------------------------- ShapeNet-55
 
 
 def test_shapenet55_format(demo):
-    out, _ = demo
-    root = out / 'ShapeNet55-34'
-    train = (root / 'ShapeNet-55' / 'train.txt').read_text().split()
-    test = (root / 'ShapeNet-55' / 'test.txt').read_text().split()
-    assert train and test and not set(train) & set(test)
-    for name in train[:3] + test[:3]:
-        synset, model_id = name[:-4].split('-')
-        assert len(synset) == 8 and name.endswith('.npy') and model_id
-        points = np.load(root / 'shapenet_pc' / name)
-        assert points.shape == (8192, 3) and points.dtype == np.float32
+    root = demo / 'ShapeNet55-34'
+    synsets = json.loads((demo / 'shapenet_synset_dict.json').read_text())
+    lines = {}
+    for split in ('train', 'test'):
+        text = (root / 'ShapeNet-55' / f'{split}.txt').read_text()
+        assert text.endswith('.npy\n') and '\r' not in text
+        lines[split] = text.splitlines()
+    assert lines['train'] and lines['test']
+    assert not set(lines['train']) & set(lines['test'])
+    for line in lines['train'] + lines['test']:
+        # parsed as the reference's ShapeNet dataset does
+        taxonomy_id = line.split('-')[0]
+        model_id = line.split('-')[1].split('.')[0]
+        assert taxonomy_id in synsets and len(model_id) == 32
+        assert (root / 'shapenet_pc' / line).is_file()
+    assert len(os.listdir(root / 'shapenet_pc')) == sum(map(len,
+                                                            lines.values()))
+    points = np.load(root / 'shapenet_pc' / lines['test'][0])
+    assert points.shape == (8192, 3) and points.dtype == np.float32
+    assert set(synsets.values()) == set(demo_shapes.SHAPES)
+
+
+# ------------------------------------------------------------ ModelNet40
 
 
 def test_modelnet_txt_and_fps_cache(demo):
-    out, _ = demo
-    root = out / MODELNET
-    names = (root / 'modelnet40_shape_names.txt').read_text().split()
-    assert tuple(names) == DEMO_CLASSES
+    root = demo / MODELNET
+    names = [line.rstrip() for line in open(root /
+                                            'modelnet40_shape_names.txt')]
+    assert names == list(demo_shapes.DEMO_CLASSES)
     for split in ('train', 'test'):
-        ids = (root / f'modelnet40_{split}.txt').read_text().split()
-        cls = '_'.join(ids[0].split('_')[:-1])
-        rows = np.loadtxt(root / cls / f'{ids[0]}.txt', delimiter=',')
-        assert rows.shape == (10000, 6)
-        np.testing.assert_allclose(np.linalg.norm(rows[:, 3:], axis=1), 1,
-                                   atol=1e-4)
+        ids = [
+            line.rstrip() for line in open(root / f'modelnet40_{split}.txt')
+        ]
+        assert len(ids) == len(set(ids)) == 10 * (6 if split == 'train' else
+                                                  2)
         with open(root / f'modelnet40_{split}_8192pts_fps.dat', 'rb') as f:
             points, labels = pickle.load(f)
         assert len(points) == len(labels) == len(ids)
-        assert points[0].shape == (8192, 6) and points[0].dtype == np.float32
-        assert labels[0].shape == (1, ) and labels[0].dtype == np.int32
-        assert DEMO_CLASSES[labels[0][0]] == cls
-        # the cache holds an FPS subset of the txt cloud, in FPS order
-        txt = np.loadtxt(root / cls / f'{ids[0]}.txt', delimiter=',')
-        np.testing.assert_allclose(points[0][0], txt[0], atol=1e-6)
-        d = np.linalg.norm(points[0][1:64, None, :3] - points[0][None, :1,
-                                                                 :3], axis=2)
-        assert d.min() > 0
-
-
-def test_fewshot_pickles(demo):
-    out, _ = demo
-    for way, shot in ((5, 10), (5, 20), (10, 10), (10, 20)):
-        for fold in (0, 9):
-            with open(out / 'ModelNetFewshot' / f'{way}way{shot}shot' /
-                      f'{fold}.pkl', 'rb') as f:
-                data = pickle.load(f)
-            assert set(data) == {'train', 'test'}
-            labels = [item[1] for item in data['train']]
-            assert sorted(set(labels)) == list(range(way))
-            assert all(labels.count(i) == shot for i in range(way))
-            points, label, modelnet_label = data['test'][0]
-            assert points.shape == (8192, 6) and 0 <= label < way
-            assert 0 <= modelnet_label < len(DEMO_CLASSES)
-
-
-def test_scanobjectnn_h5(demo):
-    out, _ = demo
-    files = {
-        'obj_bg': 'main_split/{}_objectdataset.h5',
-        'obj_only': 'main_split_nobg/{}_objectdataset.h5',
-        'hardest': 'main_split/{}_objectdataset_augmentedrot_scale75.h5',
-    }
-    for variant, pattern in files.items():
-        for split in ('training', 'test'):
-            with h5py.File(out / 'ScanObjectNN' / pattern.format(split),
-                           'r') as f:
-                data, label, mask = f['data'][:], f['label'][:], f['mask'][:]
-            assert data.shape[1:] == (2048, 3) and data.dtype == np.float32
-            assert label.shape == (len(data), ) and mask.shape == (len(data),
-                                                                   2048)
-            assert set(label) == set(range(len(DEMO_CLASSES)))
-            if variant == 'obj_only':
-                assert mask.all()  # no background points
-            else:
-                frac = mask.mean(1)
-                assert (frac > 0.5).all() and (frac < 0.9).all()
-
-
-def test_shapenetpart_files_and_part_labels(demo):
-    out, _ = demo
-    root = out / PART_ROOT
-    lines = (root / 'synsetoffset2category.txt').read_text().splitlines()
-    cats = dict(line.split('\t') for line in lines)
-    ranges = {syn: ids for _, (name, syn, ids) in PART_CATEGORIES.items()}
-    assert set(cats.values()) == set(ranges)
-    seen = {syn: set() for syn in ranges}
-    for split in ('train', 'val', 'test'):
-        items = json.loads((root / 'train_test_split' /
-                            f'shuffled_{split}_file_list.json').read_text())
-        assert items
-        for item in items:
-            _, synset, model_id = item.split('/')
-            rows = np.loadtxt(root / synset / f'{model_id}.txt')
-            assert rows.ndim == 2 and rows.shape[1] == 7
-            parts = rows[:, 6].astype(int)
-            assert set(parts) <= set(ranges[synset])
-            seen[synset] |= set(parts)
-    for synset, ids in ranges.items():
-        assert seen[synset] == set(ids), synset  # every part appears
-
-
-def test_deterministic_and_seeded(demo, tmp_path):
-    out, _ = demo
-    again = tmp_path / 'again'
-    _generate(again, '--only', 'modelnet40,scanobjectnn')
-    for rel in (f'{MODELNET}/modelnet40_train_8192pts_fps.dat',
-                'ScanObjectNN/main_split/test_objectdataset.h5'):
-        assert _md5(out / rel) == _md5(again / rel)
-    other = tmp_path / 'other'
-    _generate(other, '--only', 'modelnet40', '--seed', '1')
-    rel = f'{MODELNET}/modelnet40_train_8192pts_fps.dat'
-    assert _md5(out / rel) != _md5(other / rel)
-
-
-def test_second_run_skips_complete_datasets(demo):
-    out, _ = demo
-    log = _generate(out)
-    assert 'written nothing' in log and 'already complete' in log
-
-
-def test_bad_arguments_are_named(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, 'tools/create_demo_data.py', '--out',
-         str(tmp_path), '--only', 'modelnet41'],
-        cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode != 0 and 'modelnet41' in proc.stderr
-    proc = subprocess.run(
-        [sys.executable, 'tools/create_demo_data.py', '--out',
-         str(tmp_path), '--only', 'fewshot'],
-        cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode != 0 and 'modelnet40_train_8192pts_fps.dat' in \
-        proc.stderr
+        for shape_id, cloud, label in zip(ids, points, labels):
+            cls = '_'.join(shape_id.split('_')[0:-1])
+            assert (root / cls / f'{shape_id}.txt').is_file()
+            assert cloud.shape == (8192, 6) and cloud.dtype == np.float32
+            assert label.shape == (1, ) and label.dtype == np.int32
+            assert names[label[0]] == cls
+        # the cache is the reference's FPS of the txt file, as it reads it
+        shape_id, cloud = ids[-1], points[-1]
+        cls = '_'.join(shape_id.split('_')[0:-1])
+        path = root / cls / f'{shape_id}.txt'
+        assert _read(path).count(b'\n') == 10000
+        txt = np.loadtxt(path, delimiter=',').astype(np.float32)
+        assert txt.shape == (10000, 6)
+        np.testing.assert_allclose(np.linalg.norm(txt[:, 3:], axis=1), 1,
+                                   atol=1e-5)
+        start = np.flatnonzero((txt == cloud[0]).all(1))
+        assert len(start) == 1
+        ref = _reference_fps(txt[:, :3], 400, int(start[0]))
+        np.testing.assert_array_equal(txt[ref], cloud[:400])
+        rows = {r.tobytes() for r in txt}
+        assert all(r.tobytes() in rows for r in cloud)
+        assert len({r.tobytes() for r in cloud}) == 8192
+    line = _read(root / 'sphere' / 'sphere_0001.txt').split(b'\n')[0]
+    assert len(line.split(b',')) == 6
+    assert all(len(v.split(b'.')[1]) == 6 for v in line.split(b','))
 
 
 def _descriptor(points):
-    """Rotation-about-y invariant: histograms of radius and height."""
-    p = points - points.mean(0)
+    """Radial-distance histogram + height histogram (up axis y)."""
+    p = points[:, :3] - points[:, :3].mean(0)
     r = np.linalg.norm(p, axis=1)
-    p = p / r.max()
-    radial = np.histogram(np.linalg.norm(p[:, [0, 2]], axis=1), 8,
-                          (0, 1))[0]
-    height = np.histogram(p[:, 1], 8, (-1, 1))[0]
-    return np.concatenate([radial, height]) / len(p)
+    h_r = np.histogram(r / r.max(), 16, (0, 1))[0]
+    y = (p[:, 1] - p[:, 1].min()) / np.ptp(p[:, 1])
+    h_y = np.histogram(y, 8, (0, 1))[0]
+    return np.concatenate([h_r, h_y]) / len(p)
 
 
-def test_demo_classes_are_geometrically_distinguishable():
-    """Nearest centroid on a cheap descriptor is far above chance (10%)."""
+def test_modelnet_classes_are_learnable(demo):
+    """Nearest class centroid of a cheap descriptor: far above chance."""
+    data = {}
+    for split in ('train', 'test'):
+        with open(demo / MODELNET / f'modelnet40_{split}_8192pts_fps.dat',
+                  'rb') as f:
+            points, labels = pickle.load(f)
+        data[split] = (np.stack([_descriptor(p[:2048]) for p in points]),
+                       np.array([int(l[0]) for l in labels]))
+    x, y = data['train']
+    centroids = np.stack([x[y == k].mean(0) for k in range(10)])
+    xt, yt = data['test']
+    pred = np.argmin(((xt[:, None] - centroids[None])**2).sum(-1), axis=1)
+    assert (pred == yt).mean() >= 0.5  # chance: 0.1
+
+
+# --------------------------------------------------------------- few-shot
+
+
+def test_fewshot_episodes(demo):
+    root = demo / 'ModelNetFewshot'
+    assert sorted(os.listdir(root)) == [
+        '10way2shot', '10way5shot', '5way2shot', '5way5shot']
+    with open(demo / MODELNET / 'modelnet40_train_8192pts_fps.dat',
+              'rb') as f:
+        train_points, train_labels = pickle.load(f)
+    first_clouds = {}
+    for p, l in zip(train_points, train_labels):
+        first_clouds.setdefault(p[0].tobytes(), int(l[0]))
+    for way in (5, 10):
+        for shot in (2, 5):
+            folds = sorted(os.listdir(root / f'{way}way{shot}shot'))
+            assert folds == ['0.pkl', '1.pkl']
+            for fold in folds:
+                with open(root / f'{way}way{shot}shot' / fold, 'rb') as f:
+                    episode = pickle.load(f)
+                assert set(episode) == {'train', 'test'}
+                train = episode['train']
+                assert len(train) == way * shot
+                labels = [label for _, label, _ in train]
+                assert sorted(set(labels)) == list(range(way))
+                assert all(labels.count(i) == shot for i in range(way))
+                mapping = {}
+                for points, label, cls in train + episode['test']:
+                    assert points.shape == (8192, 6)
+                    assert points.dtype == np.float32
+                    assert isinstance(label, int)
+                    assert isinstance(cls, np.int32)
+                    assert mapping.setdefault(label, int(cls)) == int(cls)
+                for points, _, cls in train:
+                    assert first_clouds[points[0].tobytes()] == int(cls)
+                assert len(episode['test']) == way * 2  # 2 per class here
+    a = _read(root / '10way5shot' / '0.pkl')
+    assert a != _read(root / '10way5shot' / '1.pkl')
+
+
+# ------------------------------------------------------------ ScanObjectNN
+
+
+def _h5(path):
+    with h5py.File(path, 'r') as f:
+        assert set(f.keys()) == {'data', 'label', 'mask'}
+        # as the reference reads them
+        data = np.array(f['data']).astype(np.float32)
+        labels = np.array(f['label']).astype(int)
+        mask = np.array(f['mask'])
+        assert f['data'].dtype == np.float32
+        assert f['label'].dtype == np.int64 and f['mask'].dtype == np.int64
+    return data, labels, mask
+
+
+def test_scanobjectnn_variants(demo):
+    root = demo / 'ScanObjectNN'
+    names = (demo / 'ScanObjectNN_shape_names.txt').read_text().split('\n')
+    assert names == list(demo_shapes.DEMO_CLASSES)
+    for split, n in (('training', 60), ('test', 20)):
+        variants = {
+            'bg': root / 'main_split' / f'{split}_objectdataset.h5',
+            'only': root / 'main_split_nobg' / f'{split}_objectdataset.h5',
+            'hardest': root / 'main_split' /
+            f'{split}_objectdataset_augmentedrot_scale75.h5',
+        }
+        loaded = {k: _h5(v) for k, v in variants.items()}
+        labels = loaded['bg'][1]
+        assert labels.shape == (n, ) and sorted(set(labels)) == list(
+            range(10))
+        for key, (data, lab, mask) in loaded.items():
+            assert data.shape == (n, 2048, 3) and mask.shape == (n, 2048)
+            np.testing.assert_array_equal(lab, labels)
+            assert np.isfinite(data).all()
+            radius = np.linalg.norm(data, axis=2).max(1)
+            np.testing.assert_allclose(radius, 1, atol=1e-5)
+            obj = mask >= 0
+            # object points carry their cloud's label, background is -1
+            assert np.all(mask[obj] == np.broadcast_to(lab[:, None],
+                                                       mask.shape)[obj])
+            assert np.all((mask == -1) | obj)
+            if key == 'only':
+                assert obj.all()
+            else:
+                frac = obj.mean(1)
+                assert frac.min() > 0.05 and frac.max() < 1.0
+                assert 0.5 < frac.mean() < 0.97
+                assert (~obj).any(1).mean() > 0.9
+    # OBJ_ONLY holds partial views: part of every sphere is not seen. Mean
+    # direction from the fitted centre: ~0 for a whole sphere, not here.
+    data, labels, _ = _h5(root / 'main_split_nobg' /
+                          'training_objectdataset.h5')
     rng = np.random.default_rng(0)
-    feats = {split: [] for split in ('train', 'test')}
-    for split, count in (('train', 8), ('test', 4)):
-        for k, cls in enumerate(DEMO_CLASSES):
-            for _ in range(count):
-                points = sample_shape(cls, 1024, rng)[0]
-                feats[split].append((_descriptor(points), k))
-    centroids = np.stack([
-        np.mean([f for f, k in feats['train'] if k == c], 0)
-        for c in range(len(DEMO_CLASSES))
-    ])
-    correct = [
-        np.argmin(np.linalg.norm(centroids - f, axis=1)) == k
-        for f, k in feats['test']
+    whole = demo_shapes.sample_shape('sphere', 2048, rng, noise=0.008)[0]
+    assert _one_sidedness(whole) < 0.1
+    for cloud in data[labels == demo_shapes.DEMO_CLASSES.index('sphere')]:
+        assert _one_sidedness(cloud) > 0.25
+
+
+def _one_sidedness(cloud):
+    """|mean unit direction| from a least-squares sphere centre."""
+    a = np.c_[2 * cloud, np.ones(len(cloud))]
+    centre = np.linalg.lstsq(a, (cloud**2).sum(1), rcond=None)[0][:3]
+    u = cloud - centre
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return np.linalg.norm(u.mean(0))
+
+
+# ------------------------------------------------------------ ShapeNetPart
+
+
+def test_shapenetpart_format(demo):
+    root = demo / PART
+    cat = {}
+    for line in open(root / 'synsetoffset2category.txt'):
+        assert '\t' in line
+        ls = line.strip().split()
+        cat[ls[0]] = ls[1]
+    assert list(cat) == list(OFFICIAL_PART_IDS)
+    assert cat['Table'] == '04379243' and cat['Laptop'] == '03642806'
+    ids = {}
+    for split, n in (('train', 6), ('val', 2), ('test', 2)):
+        path = root / 'train_test_split' / f'shuffled_{split}_file_list.json'
+        items = json.load(open(path))
+        assert len(items) == 7 * n
+        assert all(i.startswith('shape_data/') for i in items)
+        ids[split] = {str(d.split('/')[2]) for d in items}
+        for item in items:
+            _, synset, model_id = item.split('/')
+            assert (root / synset / f'{model_id}.txt').is_file()
+    assert not (ids['train'] & ids['val'] or ids['train'] & ids['test']
+                or ids['val'] & ids['test'])
+    populated = set()
+    for name, synset in cat.items():
+        for fn in sorted(os.listdir(root / synset)):
+            populated.add(name)
+            data = np.loadtxt(root / synset / fn).astype(np.float32)
+            assert data.shape[1] == 7 and 2000 <= len(data) <= 3000
+            seg = data[:, -1].astype(np.int32)
+            assert set(seg) == set(OFFICIAL_PART_IDS[name]), (name, fn)
+            np.testing.assert_allclose(np.linalg.norm(data[:, 3:6], axis=1),
+                                       1, atol=1e-5)
+    assert populated == {'Airplane', 'Cap', 'Chair', 'Lamp', 'Laptop', 'Mug',
+                         'Table'}
+    line = open(root / cat['Chair'] / sorted(
+        os.listdir(root / cat['Chair']))[0]).readline()
+    assert len(line.split(' ')) == 7 and line.split(' ')[-1].endswith(
+        '.000000\n')
+
+
+# ------------------------------------------- determinism, markers, the CLI
+
+
+def test_deterministic_across_runs_workers_and_subsets(demo, tmp_path):
+    # same seed, in process: identical bytes
+    again = tmp_path / 'again'
+    assert tool.main(['--out', str(again), '--only',
+                      'shapenet55,scanobjectnn,shapenetpart', *SMALL]) == 0
+    listed = (demo / 'ShapeNet55-34/ShapeNet-55/test.txt').read_text()
+    files = [
+        'ShapeNet55-34/ShapeNet-55/test.txt', 'shapenet_synset_dict.json',
+        'ShapeNet55-34/shapenet_pc/' + listed.splitlines()[0],
+        'ScanObjectNN/main_split/training_objectdataset.h5',
+        'ScanObjectNN/main_split_nobg/test_objectdataset.h5',
+        'ScanObjectNN/main_split/test_objectdataset_augmentedrot_scale75.h5',
+        f'{PART}/train_test_split/shuffled_val_file_list.json',
     ]
-    assert np.mean(correct) > 0.6
+    for f in files:
+        assert _read(demo / f) == _read(again / f), f
+    # as a script, 2 worker processes, fewer shapes: a shape's file does
+    # not depend on the counts, the pickle not on the worker processes
+    fewer = tmp_path / 'fewer'
+    proc = subprocess.run(
+        [sys.executable, 'tools/create_demo_data.py', '--out', str(fewer),
+         '--only', 'modelnet40', '--scale', '0.05', '--workers', '2'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'modelnet40: done' in proc.stdout and 'Total' in proc.stdout
+    f = f'{MODELNET}/cone/cone_0002.txt'
+    assert _read(demo / f) == _read(fewer / f)
+    dat = fewer / MODELNET / 'modelnet40_train_8192pts_fps.dat'
+    with open(dat, 'rb') as fh:
+        points, labels = pickle.load(fh)
+    canonical = [[tool._fresh_f32(p) for p in points],
+                 [np.array([int(l[0])]).astype(np.int32) for l in labels]]
+    assert pickle.dumps(canonical) == _read(dat)
+    # another seed: other data
+    other = tmp_path / 'other'
+    assert tool.main(['--out', str(other), '--seed', '1', '--only',
+                      'shapenet55', *SMALL]) == 0
+    assert (other / 'ShapeNet55-34/ShapeNet-55/test.txt').read_text() != listed
+
+
+def test_second_run_skips_and_force_regenerates(demo, tmp_path, capsys):
+    marker = demo / '.complete-scanobjectnn'
+    assert json.loads(marker.read_text())['seed'] == 0
+    h5 = demo / 'ScanObjectNN' / 'main_split' / 'test_objectdataset.h5'
+    mtime = h5.stat().st_mtime_ns
+    capsys.readouterr()
+    assert tool.main(['--out', str(demo), *SMALL]) == 0
+    log = capsys.readouterr().out
+    assert log.count('already complete, skipped') == 5
+    assert h5.stat().st_mtime_ns == mtime
+    assert not list(demo.glob('.partial-*'))
+
+    out = tmp_path / 'force'
+    args = ['--out', str(out), '--only', 'shapenetpart', *SMALL]
+    assert tool.main(args) == 0
+    first = _read(out / PART / 'train_test_split' /
+                  'shuffled_test_file_list.json')
+    assert tool.main(args + ['--force']) == 0
+    assert 'shapenetpart: done' in capsys.readouterr().out
+    assert _read(out / PART / 'train_test_split' /
+                 'shuffled_test_file_list.json') == first
+    # another seed regenerates without --force
+    assert tool.main(args[:-len(SMALL)] + SMALL + ['--seed', '5']) == 0
+    assert 'settings changed: seed 0 -> 5' in capsys.readouterr().out
+
+
+def test_refuses_to_overwrite_foreign_data(tmp_path):
+    (tmp_path / 'ShapeNet55-34').mkdir()
+    (tmp_path / 'ShapeNet55-34' / 'real.txt').write_text('x')
+    with pytest.raises(SystemExit, match='not written by this tool'):
+        tool.main(['--out', str(tmp_path), '--only', 'shapenet55',
+                   '--force', *SMALL])
+    assert (tmp_path / 'ShapeNet55-34' / 'real.txt').exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--only', 'shapenet55,imagenet'], 'unknown dataset'),
+    (['--scale', '0'], '--scale must be'),
+    (['--seed', '-1'], '--seed must be'),
+    (['--workers', '0'], 'expected >= 1'),
+    (['--fewshot-shots', 'ten'], 'comma-separated integers'),
+    (['--fewshot-points', '9000'], '--fewshot-points must be'),
+])
+def test_bad_arguments(args, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as err:
+        tool.main(['--out', str(tmp_path / 'x'), *args])
+    assert err.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_fewshot_needs_enough_shapes(tmp_path, capsys):
+    with pytest.raises(SystemExit) as err:
+        tool.main(['--out', str(tmp_path), '--only', 'fewshot', '--scale',
+                   '0.05'])
+    assert err.value.code == 2
+    assert 'need more than 20 training' in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as err:
+        tool.main(['--help'])
+    assert err.value.code == 0
+    text = capsys.readouterr().out
+    assert '--only' in text and 'shapenetpart' in text and '--scale' in text
