@@ -10,11 +10,13 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import act_mmdet3d  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+from train import shut_down_process_group  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -59,7 +61,11 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    return runner.test()
+    try:
+        return runner.test()
+    finally:
+        del runner
+        shut_down_process_group()
 
 
 if __name__ == '__main__':

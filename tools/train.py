@@ -7,6 +7,7 @@ Example::
     python tools/train.py CONFIG --cfg-options train_dataloader.batch_size=16
 """
 import argparse
+import gc
 import logging
 import os
 import os.path as osp
@@ -121,7 +122,24 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        del runner
+        shut_down_process_group()
+
+
+def shut_down_process_group():
+    """Free the DDP model, then destroy the process group, before exit.
+
+    Leaving gloo's worker threads (held by the process group and by DDP's
+    reducer) to the interpreter's teardown sometimes aborted a rank after
+    training had finished ("terminate called without an active exception").
+    """
+    gc.collect()
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

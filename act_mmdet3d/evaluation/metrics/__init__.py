@@ -1,3 +1,4 @@
+from .chamfer_metric import ChamferDistanceMetric  # noqa: F401
 from .point_cls_metric import PointClsMetric
 
 __all__ = ['PointClsMetric']

@@ -1,0 +1,75 @@
+"""ACTDistillHead: Stage II prediction projection and cosine loss."""
+from typing import Optional
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet3d.registry import MODELS
+
+
+@MODELS.register_module()
+class ACTDistillHead(BaseModule):
+    """Linear projection of the decoder outputs + negative cosine loss.
+
+    The reference ``proj_head`` (``nn.Linear(384, 384)``, 147,840
+    parameters, PyTorch default init) and its ``cosine`` loss: for each
+    cloud ``1 + mean_m(-cos(pred_m, target_m))`` (lightly's
+    ``NegativeCosineSimilarity`` over channels, eps 1e-8), averaged over the
+    batch. Every cloud has the same number of masked groups, so this equals
+    ``1 + mean(-cos)`` over all masked groups of the batch; 0 is a perfect
+    match, 2 the worst.
+
+    Args:
+        in_channels (int): decoder width. Defaults to 384.
+        out_channels (int): teacher feature width. Defaults to 384.
+        eps (float): ``cosine_similarity`` eps. Defaults to 1e-8.
+        loss_weight (float): loss weight. Defaults to 1.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 384,
+                 out_channels: int = 384,
+                 eps: float = 1e-8,
+                 loss_weight: float = 1.,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.eps = eps
+        self.loss_weight = loss_weight
+        self.proj = nn.Linear(in_channels, out_channels)
+
+    def forward(self, feats: Tensor) -> Tensor:
+        """(B, M, in_channels) decoder outputs -> (B, M, out_channels)."""
+        return self.proj(feats)
+
+    def loss_by_pred(self, pred: Tensor, target: Tensor) -> Tensor:
+        """``1 + mean(-cos)`` between (B, M, C) predictions and targets."""
+        if pred.shape != target.shape:
+            raise ValueError(f'prediction {tuple(pred.shape)} and target '
+                             f'{tuple(target.shape)} shapes differ')
+        cos = F.cosine_similarity(
+            pred.float(), target.float(), dim=-1, eps=self.eps)  # (B, M)
+        return (1. - cos.mean(dim=1)).mean() * self.loss_weight
+
+    def loss(self, feats: Tensor, target: Tensor) -> dict:
+        """Project the decoder outputs and compare them with the targets.
+
+        Args:
+            feats (Tensor): (B, M, in_channels) decoder outputs at the masked
+                groups.
+            target (Tensor): (B, M, out_channels) teacher features at the
+                same groups.
+
+        Returns:
+            dict: ``loss`` (the weighted ``1 + mean(-cos)``) and ``cos_sim``
+            (mean cosine similarity, detached, for logging).
+        """
+        pred = self(feats)
+        loss = self.loss_by_pred(pred, target.detach())
+        cos = F.cosine_similarity(
+            pred.detach().float(), target.float(), dim=-1, eps=self.eps)
+        return dict(loss=loss, cos_sim=cos.mean())

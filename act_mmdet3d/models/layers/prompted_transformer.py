@@ -1,0 +1,363 @@
+"""A frozen pretrained timm ViT run on point tokens with deep prompt tuning.
+
+This is the "cross-modal" part of the ACT Stage I teacher: point tokens are
+projected to the image transformer's width, prompts are prepended, and the
+frozen blocks + final norm of a pretrained ViT process the sequence.
+"""
+import os.path as osp
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from torch import Tensor
+
+#: supported local weight file extensions
+VIT_WEIGHT_FORMATS = ('.npz', '.pth', '.pt', '.bin', '.safetensors')
+
+
+def _vit_keys(vit: nn.Module) -> Dict[str, Tensor]:
+    """The state-dict entries of a timm ViT that the teacher keeps."""
+    return {
+        k: v
+        for k, v in vit.state_dict().items()
+        if k.startswith('blocks.') or k.startswith('norm.')
+    }
+
+
+def _npz_to_state_dict(path: str, vit: nn.Module) -> Dict[str, Tensor]:
+    """Blocks + final norm of a Google (AugReg / big_vision) ViT ``.npz``.
+
+    Key layout as timm's ``vision_transformer._load_weights`` reads it
+    (per-block ``Transformer/encoderblock_{i}/...``); the patch embedding,
+    class token, position table and head are not read.
+    """
+    import numpy as np
+    try:
+        w = np.load(path)
+        files = set(w.files)
+    except Exception as e:  # noqa: BLE001 - corrupt file
+        raise ValueError(f'ViT weights {path}: unreadable .npz file '
+                         f'({type(e).__name__}: {e})') from e
+    prefix = ''
+    for p in ('opt/target/', 'params/', 'params/img/'):
+        if any(f.startswith(p + 'Transformer/') for f in files):
+            prefix = p
+            break
+    if f'{prefix}Transformer/encoderblock/LayerNorm_0/scale' in files:
+        raise ValueError(f'ViT weights {path}: stacked (scanned) encoder '
+                         'blocks are not supported; convert to a timm '
+                         '.pth / .safetensors first')
+    b0 = f'{prefix}Transformer/encoderblock_0/'
+    if f'{b0}MultiHeadDotProductAttention_1/query/kernel' in files:
+        mha, mlp, ln2 = 1, 3, 2  # AugReg
+    else:
+        mha, mlp, ln2 = 0, 0, 1  # big_vision
+
+    def t(a):
+        a = torch.from_numpy(np.asarray(a, dtype=np.float32))
+        return a.permute(*reversed(range(a.dim()))) if a.dim() == 2 else a
+
+    out = {}
+    missing = []
+
+    def get(key):
+        if key not in files:
+            missing.append(key)
+            return None
+        return w[key]
+
+    depth = len(getattr(vit, 'blocks', []))
+    for i in range(depth):
+        bp = f'{prefix}Transformer/encoderblock_{i}/'
+        mp = f'{bp}MultiHeadDotProductAttention_{mha}/'
+        vals = {
+            'norm1.weight': get(f'{bp}LayerNorm_0/scale'),
+            'norm1.bias': get(f'{bp}LayerNorm_0/bias'),
+            'norm2.weight': get(f'{bp}LayerNorm_{ln2}/scale'),
+            'norm2.bias': get(f'{bp}LayerNorm_{ln2}/bias'),
+            'attn.proj.bias': get(f'{mp}out/bias'),
+        }
+        q = [get(f'{mp}{n}/kernel') for n in ('query', 'key', 'value')]
+        qb = [get(f'{mp}{n}/bias') for n in ('query', 'key', 'value')]
+        ok = get(f'{mp}out/kernel')
+        fc = [(get(f'{bp}MlpBlock_{mlp}/Dense_{r}/kernel'),
+               get(f'{bp}MlpBlock_{mlp}/Dense_{r}/bias')) for r in range(2)]
+        if missing:
+            continue
+        for k, v in vals.items():
+            out[f'blocks.{i}.{k}'] = torch.from_numpy(
+                np.asarray(v, dtype=np.float32))
+        # query/key/value kernels are (C, heads, head_dim)
+        out[f'blocks.{i}.attn.qkv.weight'] = torch.cat([
+            torch.from_numpy(np.asarray(k, np.float32)).flatten(1).T
+            for k in q
+        ])
+        out[f'blocks.{i}.attn.qkv.bias'] = torch.cat([
+            torch.from_numpy(np.asarray(b, np.float32)).reshape(-1)
+            for b in qb
+        ])
+        # out kernel is (heads, head_dim, C)
+        out[f'blocks.{i}.attn.proj.weight'] = torch.from_numpy(
+            np.asarray(ok, np.float32)).flatten(0, 1).T
+        for r, (kern, bias) in enumerate(fc):
+            out[f'blocks.{i}.mlp.fc{r + 1}.weight'] = t(kern)
+            out[f'blocks.{i}.mlp.fc{r + 1}.bias'] = torch.from_numpy(
+                np.asarray(bias, np.float32))
+    norm_keys = _vit_keys(vit)
+    if 'norm.weight' in norm_keys:
+        s = get(f'{prefix}Transformer/encoder_norm/scale')
+        b = get(f'{prefix}Transformer/encoder_norm/bias')
+        if s is not None and b is not None:
+            out['norm.weight'] = torch.from_numpy(np.asarray(s, np.float32))
+            out['norm.bias'] = torch.from_numpy(np.asarray(b, np.float32))
+    # extra blocks beyond the model's depth are a mismatch too
+    extra = sorted({
+        f[len(f'{prefix}Transformer/'):].split('/')[0]
+        for f in files if f.startswith(f'{prefix}Transformer/encoderblock_')
+    } - {f'encoderblock_{i}' for i in range(depth)})
+    if missing or extra:
+        raise KeyError(
+            f'ViT weights {path} do not match the blocks of the timm model '
+            f'({depth} blocks): missing npz keys '
+            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}'
+            f'{"; unexpected blocks " + str(extra) if extra else ""}')
+    return out
+
+
+def _torch_to_state_dict(path: str) -> Dict[str, Tensor]:
+    """Blocks + final norm from a ``.pth`` / ``.safetensors`` state dict.
+
+    Accepts a plain timm state dict, one wrapped under ``state_dict`` /
+    ``model`` / ``base_model``, keys with a ``module.`` prefix, and the
+    reference teacher's ``visual_embed.0.{i}`` / ``visual_embed.1`` names.
+    """
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        try:
+            sd = load_file(path, device='cpu')
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f'ViT weights {path}: unreadable safetensors '
+                             f'file ({type(e).__name__}: {e})') from e
+    else:
+        try:
+            sd = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f'ViT weights {path}: unreadable torch file '
+                             f'({type(e).__name__}: {e})') from e
+        for key in ('state_dict', 'model', 'base_model'):
+            if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+                sd = sd[key]
+                break
+    if not isinstance(sd, dict):
+        raise ValueError(f'ViT weights {path}: expected a state dict, got '
+                         f'{type(sd).__name__}')
+    out = {}
+    for k, v in sd.items():
+        if k.startswith('module.'):
+            k = k[len('module.'):]
+        if k.startswith('visual_embed.0.'):
+            k = 'blocks.' + k[len('visual_embed.0.'):]
+        elif k.startswith('visual_embed.1.'):
+            k = 'norm.' + k[len('visual_embed.1.'):]
+        if k.startswith('blocks.') or k.startswith('norm.'):
+            out[k] = v
+    return out
+
+
+def load_vit_weights(vit: nn.Module, path: str) -> None:
+    """Load the blocks and final norm of ``vit`` from a local file, strictly.
+
+    Args:
+        vit (nn.Module): a timm ``VisionTransformer``.
+        path (str): ``.npz`` (Google AugReg / big_vision layout),
+            ``.pth`` / ``.pt`` / ``.bin`` (torch state dict) or
+            ``.safetensors``.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        KeyError / ValueError: keys missing, unexpected or of the wrong
+            shape (named in the message with the file).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ViT weights file not found: {path} '
+                                '(the vit_weights config key)')
+    ext = osp.splitext(path)[1].lower()
+    if ext not in VIT_WEIGHT_FORMATS:
+        raise ValueError(f'ViT weights {path}: unsupported extension '
+                         f'"{ext}", expected one of {VIT_WEIGHT_FORMATS}')
+    if ext == '.npz':
+        sd = _npz_to_state_dict(path, vit)
+    else:
+        sd = _torch_to_state_dict(path)
+    expected = _vit_keys(vit)
+    missing = sorted(set(expected) - set(sd))
+    unexpected = sorted(set(sd) - set(expected))
+    wrong = sorted(f'{k}: file {tuple(sd[k].shape)} vs model '
+                   f'{tuple(expected[k].shape)}'
+                   for k in set(sd) & set(expected)
+                   if tuple(sd[k].shape) != tuple(expected[k].shape))
+    if missing or unexpected or wrong:
+        def _fmt(keys):
+            return f'{keys[:10]}{" ..." if len(keys) > 10 else ""}'
+        raise KeyError(
+            f'ViT weights {path} do not match the timm model: '
+            f'missing keys {_fmt(missing)}, unexpected keys '
+            f'{_fmt(unexpected)}, shape mismatches {_fmt(wrong)}')
+    own = vit.state_dict()
+    with torch.no_grad():
+        for k, v in sd.items():
+            own[k].copy_(v.to(own[k].dtype))
+
+
+def build_vit(vit_name: str,
+              weights: Optional[str] = None,
+              allow_random_teacher: bool = False) -> nn.Module:
+    """A timm ViT by name (no download), loaded from a local file.
+
+    Args:
+        vit_name (str): a timm model name, e.g. ``vit_base_patch16_384``,
+            ``vit_tiny_patch16_224``, ``deit_small_patch16_224``.
+        weights (str, optional): local weights file (see
+            :func:`load_vit_weights`).
+        allow_random_teacher (bool): without ``weights``, build a randomly
+            initialised ViT (tests and demos only) instead of failing.
+    """
+    import timm
+    if weights is None and not allow_random_teacher:
+        raise ValueError(
+            f'no weights file for the pretrained teacher ViT {vit_name!r}: '
+            'set vit_weights to a local .npz / .pth / .safetensors file, or '
+            'allow_random_teacher=True for a test or demo (a random ViT is '
+            'not the paper\'s cross-modal teacher)')
+    if weights is not None and not osp.isfile(weights):
+        raise FileNotFoundError(f'ViT weights file not found: {weights} '
+                                '(the vit_weights config key)')
+    try:
+        vit = timm.create_model(vit_name, pretrained=False, num_classes=0)
+    except RuntimeError as e:
+        raise ValueError(f'unknown timm model name {vit_name!r} '
+                         '(vit_name)') from e
+    if not hasattr(vit, 'blocks') or not hasattr(vit, 'norm'):
+        raise ValueError(f'timm model {vit_name!r} has no blocks / norm; '
+                         'the teacher needs a ViT-style transformer')
+    if weights is None:
+        print_log(
+            '!' * 70 + f'\nACT teacher: the ViT {vit_name!r} has RANDOM '
+            'weights (allow_random_teacher=True). This is only for tests and '
+            'demos; it is not the paper\'s pretrained cross-modal teacher.\n'
+            + '!' * 70,
+            logger='current',
+            level=30)
+    else:
+        load_vit_weights(vit, weights)
+        print_log(f'ACT teacher: loaded {vit_name} blocks + norm from '
+                  f'{weights}', logger='current')
+    return vit
+
+
+class PromptedTransformer(nn.Module):
+    """Point tokens through a frozen timm ViT with (deep) prompt tuning.
+
+    tokens (B, G, C) --proj_pre--> (B, G, D); prepend P prompt tokens; before
+    every block add the position embedding (prompt positions for the
+    prompts, an MLP 3 -> 128 -> D of the centres for the tokens); with
+    ``deep_prompt`` the prompt slots are replaced by fresh learnable prompts
+    before blocks 1..depth-1. Then the ViT's final norm, the prompts are
+    dropped and ``proj_post`` maps back to C. This is the reference
+    ``ACTPromptedDiscreteVAEwithVIT.visual_embedding_deep_prompt``.
+
+    Parameter names follow the reference (``visual_embed.0.{i}`` blocks,
+    ``visual_embed.1`` norm, ``visual_prompt_token``, ``visual_prompt_pos``,
+    ``deep_prompt_tokens``, ``deep_prompt_pos``, ``visual_pos_embed``,
+    ``proj_pre``, ``proj_post``).
+
+    Args:
+        vit_name (str): timm model name.
+        vit_weights (str, optional): local weights file.
+        allow_random_teacher (bool): allow random ViT weights.
+        in_channels (int): token width C (384).
+        num_prompts (int): P (64); 0 disables prompts.
+        deep_prompt (bool): fresh prompts before every block after the first.
+        prompt_dropout (float): dropout on the prompt tokens (0.1).
+        pos_hidden (int): hidden width of the position MLP (128).
+        freeze (bool): freeze the ViT blocks and norm (kept in eval mode).
+    """
+
+    def __init__(self,
+                 vit_name: str = 'vit_base_patch16_384',
+                 vit_weights: Optional[str] = None,
+                 allow_random_teacher: bool = False,
+                 in_channels: int = 384,
+                 num_prompts: int = 64,
+                 deep_prompt: bool = True,
+                 prompt_dropout: float = 0.1,
+                 pos_hidden: int = 128,
+                 freeze: bool = True):
+        super().__init__()
+        vit = build_vit(vit_name, vit_weights, allow_random_teacher)
+        self.vit_name = vit_name
+        self.visual_embed = nn.Sequential(vit.blocks, vit.norm)
+        self.depth = len(vit.blocks)
+        dim = self.embed_dims = vit.embed_dim
+        self.num_prompts = num_prompts
+        self.deep_prompt = deep_prompt and num_prompts > 0
+        self.freeze = freeze
+        self.proj_pre = nn.Linear(in_channels, dim)
+        self.visual_pos_embed = nn.Sequential(
+            nn.Linear(3, pos_hidden), nn.GELU(), nn.Linear(pos_hidden, dim))
+        self.proj_post = nn.Linear(dim, in_channels)
+        if num_prompts > 0:
+            self.prompt_dropout = nn.Dropout(prompt_dropout)
+            self.visual_prompt_token = nn.Parameter(
+                torch.zeros(1, num_prompts, dim))
+            self.visual_prompt_pos = nn.Parameter(
+                torch.zeros(1, num_prompts, dim))
+            nn.init.trunc_normal_(self.visual_prompt_token, std=.02)
+            nn.init.trunc_normal_(self.visual_prompt_pos, std=.02)
+            if self.deep_prompt:
+                self.deep_prompt_tokens = nn.Parameter(
+                    torch.zeros(self.depth - 1, num_prompts, dim))
+                self.deep_prompt_pos = nn.Parameter(
+                    torch.zeros(self.depth - 1, num_prompts, dim))
+                nn.init.trunc_normal_(self.deep_prompt_tokens, std=.02)
+                nn.init.trunc_normal_(self.deep_prompt_pos, std=.02)
+        if freeze:
+            for p in self.visual_embed.parameters():
+                p.requires_grad = False
+            self.visual_embed.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze:  # frozen blocks keep eval-mode dropout / drop path
+            self.visual_embed.eval()
+        return self
+
+    def forward(self, tokens: Tensor, centers: Tensor) -> Tensor:
+        """Args:
+            tokens (Tensor): (B, G, C) point tokens.
+            centers (Tensor): (B, G, 3) group centres.
+
+        Returns:
+            Tensor: (B, G, C).
+        """
+        b = tokens.size(0)
+        p = self.num_prompts
+        x = self.proj_pre(tokens)
+        pos = self.visual_pos_embed(centers)
+        if p > 0:
+            x = torch.cat((self.prompt_dropout(
+                self.visual_prompt_token.expand(b, -1, -1)), x), dim=1)
+            pos = torch.cat((self.visual_prompt_pos.expand(b, -1, -1), pos),
+                            dim=1)
+        blocks, norm = self.visual_embed
+        for i, blk in enumerate(blocks):
+            if i > 0 and self.deep_prompt:
+                x = torch.cat((self.prompt_dropout(
+                    self.deep_prompt_tokens[i - 1].expand(b, -1, -1)),
+                               x[:, p:]), dim=1)
+                pos = torch.cat((self.deep_prompt_pos[i - 1].expand(
+                    b, -1, -1), pos[:, p:]), dim=1)
+            x = blk(x + pos)
+        x = norm(x)[:, p:]
+        return self.proj_post(x)

@@ -1,0 +1,3 @@
+from .act_decoder import ACTDecoder
+
+__all__ = ['ACTDecoder']

@@ -1,0 +1,3 @@
+from .act_pretrainer import ACTPretrainer
+
+__all__ = ['ACTPretrainer']

@@ -1,0 +1,201 @@
+"""ACTPretrainer: Stage II masked point modeling distilled from a teacher."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mmdet3d.registry import MODELS
+from mmdet3d.structures import Det3DDataSample
+from ..classifiers.point_classifier import stack_points
+from ..layers.point_tokenizer import PointGroups
+
+TEACHER_MODES = ('reference', 'eval')
+TEACHER_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16}
+
+
+@MODELS.register_module()
+class ACTPretrainer(BaseModel):
+    """ACT Stage II: masked point modeling with a frozen cross-modal teacher.
+
+    ``backbone + neck + head + target_generator``, as mmpretrain's MAE /
+    BEiT v2 (the reference ``ACT_PointDistillation``)::
+
+        groups  = backbone.group(points)                 # FPS + kNN, once
+        latent  = backbone(points, groups)               # visible tokens
+        pred    = neck(latent, centers, mask)            # + mask tokens
+        target  = teacher.extract_targets(groups, **target_kwargs)[mask]
+        loss    = head.loss(pred, target)                # 1 + mean(-cos)
+
+    The grouping is computed once per batch and handed to both the student
+    and the teacher, so the targets describe exactly the groups the student
+    masked. The teacher is frozen: its parameters have
+    ``requires_grad=False`` from construction on (so mmengine's optimizer
+    constructor skips them whenever ``paramwise_cfg`` is set, as in the ACT
+    schedules), it runs under ``torch.no_grad()``, and ``train()`` never
+    unfreezes it. Its weights come from its own ``init_cfg`` (e.g.
+    ``dict(type='Pretrained', checkpoint='work_dirs/.../epoch_300.pth')``),
+    applied by ``init_weights``.
+
+    The saved state dict holds ``backbone.*``, ``neck.*``, ``head.*`` and
+    ``target_generator.*``; downstream models load the student with
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+
+    Args:
+        backbone (dict): the student, ``ACTPointTransformer`` with
+            ``mask_ratio > 0`` (0.8 in ACT) and its last block as output.
+        neck (dict): the masked decoder, ``ACTDecoder``.
+        head (dict): the prediction head and loss, ``ACTDistillHead``.
+        target_generator (dict): the frozen teacher. It must provide
+            ``extract_targets(groups: PointGroups, **target_kwargs)`` returning
+            (B, G, C) per-group features (for ACT: ``ACTTeacherAutoencoder``'s
+            output after its second DGCNN).
+        teacher_mode (str): the module mode of the teacher.
+
+            - ``'reference'`` (default): as the reference code, where the
+              teacher is a submodule of a model in train mode: the teacher
+              module follows the pretrainer's ``train()`` / ``eval()``, so
+              during training its BatchNorm uses batch statistics (and
+              updates its running statistics, which are buffers, not
+              weights) and its prompt dropout is active.
+            - ``'eval'``: the teacher module always stays in eval mode
+              (running statistics, no dropout).
+        target_kwargs (dict, optional): keyword arguments passed verbatim to
+            ``extract_targets``. The reference samples the teacher's
+            codebook with hard Gumbel-softmax at temperature 1 (with Gumbel
+            noise), i.e. ``dict(hard=True, tau=1.0)`` for
+            ``ACTTeacherAutoencoder`` (its defaults). Defaults to ``{}``.
+        teacher_dtype (str): ``'float32'`` (default) runs the teacher in
+            float32, with any outer autocast disabled; ``'bfloat16'`` runs
+            it under bfloat16 autocast on the points' device. Targets are
+            returned as float32 either way.
+        data_preprocessor (dict, optional): defaults to mmdet3d's
+            ``Det3DDataPreprocessor``; its ``points`` list is stacked to
+            (B, N, 3+).
+        init_cfg (dict, optional): initialisation config of the whole model.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 target_generator: dict,
+                 teacher_mode: str = 'reference',
+                 target_kwargs: Optional[dict] = None,
+                 teacher_dtype: str = 'float32',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if teacher_mode not in TEACHER_MODES:
+            raise ValueError(f'teacher_mode must be one of {TEACHER_MODES}, '
+                             f'got {teacher_mode!r}')
+        if teacher_dtype not in TEACHER_DTYPES:
+            raise ValueError('teacher_dtype must be one of '
+                             f'{tuple(TEACHER_DTYPES)}, got {teacher_dtype!r}')
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='Det3DDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # built from mmdet3d's registry whatever the default scope is
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+        self.target_generator = MODELS.build(target_generator)
+        if not hasattr(self.target_generator, 'extract_targets'):
+            raise TypeError(
+                f'target_generator {type(self.target_generator).__name__} '
+                'has no extract_targets(groups, ...) method')
+        if getattr(self.backbone, 'mask_ratio', 0) <= 0:
+            raise ValueError('backbone.mask_ratio must be > 0 for masked '
+                             'point modeling (ACT uses 0.8)')
+        out_indices = getattr(self.backbone, 'out_indices', None)
+        depth = getattr(self.backbone, 'depth', None)
+        if out_indices and depth and out_indices[-1] != depth - 1:
+            raise ValueError('backbone.out_indices must end with the last '
+                             f'block ({depth - 1}): the decoder reads the '
+                             f'last output, got {out_indices}')
+        self.teacher_mode = teacher_mode
+        self.target_kwargs = dict(target_kwargs or {})
+        self.teacher_dtype = teacher_dtype
+        self._freeze_teacher()
+
+    # --------------------------------------------------------------- teacher
+    def _freeze_teacher(self):
+        for param in self.target_generator.parameters():
+            param.requires_grad = False
+        if self.teacher_mode == 'eval' or not self.training:
+            self.target_generator.eval()
+
+    def init_weights(self):
+        """Initialise the student parts and load the teacher (its
+        ``init_cfg``); the teacher stays frozen afterwards."""
+        super().init_weights()
+        self._freeze_teacher()
+
+    def train(self, mode: bool = True):
+        """Set train / eval mode; the teacher stays frozen, and in eval mode
+        when ``teacher_mode='eval'``."""
+        super().train(mode)
+        self._freeze_teacher()
+        return self
+
+    @torch.no_grad()
+    def extract_targets(self, groups: PointGroups) -> Tensor:
+        """Teacher features of every group, (B, G, C) float32, no grad."""
+        device_type = groups.centers.device.type
+        if self.teacher_dtype == 'bfloat16':
+            ctx = torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+        else:
+            ctx = torch.autocast(device_type=device_type, enabled=False)
+        with ctx:
+            target = self.target_generator.extract_targets(
+                groups, **self.target_kwargs)
+        b, g = groups.centers.shape[:2]
+        if target.dim() != 3 or target.shape[:2] != (b, g):
+            raise ValueError('target_generator.extract_targets must return '
+                             f'({b}, {g}, C) features, got '
+                             f'{tuple(target.shape)}')
+        return target.float()
+
+    # --------------------------------------------------------------- forward
+    def extract_feat(self, points: Tensor) -> dict:
+        """Student features of (B, N, 3+) points without masking."""
+        return self.backbone(points[..., :3].contiguous(), mask=False)
+
+    def forward(self,
+                inputs: Union[dict, Tensor],
+                data_samples: Optional[List[Det3DDataSample]] = None,
+                mode: str = 'tensor'):
+        """``'loss'``: the distillation loss dict; ``'tensor'``: the
+        unmasked student features (``extract_feat``)."""
+        points = stack_points(inputs)
+        if mode == 'loss':
+            return self.loss(points, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(points)
+        raise RuntimeError(f'Invalid mode "{mode}": ACTPretrainer supports '
+                           "'loss' and 'tensor'.")
+
+    def loss(self,
+             points: Tensor,
+             data_samples: Optional[List[Det3DDataSample]] = None
+             ) -> Dict[str, Tensor]:
+        """Masked feature distillation on a batch.
+
+        Args:
+            points (Tensor): (B, N, 3+) points (xyz first).
+            data_samples (list, optional): unused.
+
+        Returns:
+            dict: ``loss`` (1 + mean(-cos) at the masked groups) and
+            ``cos_sim`` (logged only).
+        """
+        points = points[..., :3].contiguous()
+        groups = self.backbone.group(points)
+        feats = self.backbone(points, groups=groups)  # visible tokens only
+        mask = feats['mask']  # (B, G), True = masked
+        pred = self.neck(feats['tokens'][-1], feats['centers'], mask)
+        target = self.extract_targets(groups)  # (B, G, C), same groups
+        target = target[mask].reshape(pred.size(0), pred.size(1), -1)
+        return self.head.loss(pred, target)

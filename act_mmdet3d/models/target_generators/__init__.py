@@ -1,0 +1,3 @@
+from .act_teacher_autoencoder import ACTTeacherAutoencoder
+
+__all__ = ['ACTTeacherAutoencoder']
