@@ -16,3 +16,15 @@ def _mmdet3d_default_scope():
     if DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('act_mmdet3d_tests', scope_name='mmdet3d')
     yield
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _demo_shapenet55():
+    """Some tests train on the demo ShapeNet-55 data under data/demo (as the
+    demo configs do): write it if missing (seconds; a no-op when complete)."""
+    import subprocess
+    proc = subprocess.run(
+        [sys.executable, 'tools/create_demo_data.py', '--only', 'shapenet55'],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    yield
