@@ -5,12 +5,12 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
-from timm.models.vision_transformer import Block
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from ..layers.point_tokenizer import (MiniPointNet, PointGrouper, PointGroups,
                                       build_position_embedding)
+from ..layers.transformer_blocks import build_vit_blocks
 
 
 @MODELS.register_module()
@@ -82,9 +82,6 @@ class ACTPointTransformer(BaseModule):
         if mask_type not in ('rand', 'block'):
             raise ValueError("mask_type must be 'rand' or 'block', got "
                              f'{mask_type!r}')
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims={embed_dims} is not divisible by '
-                             f'num_heads={num_heads}')
         self.embed_dims = embed_dims
         self.depth = depth
         self.num_groups = num_groups
@@ -114,18 +111,9 @@ class ACTPointTransformer(BaseModule):
         self.cls_pos = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.pos_embed = build_position_embedding(embed_dims)
 
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.blocks = nn.ModuleList([
-            Block(
-                dim=embed_dims,
-                num_heads=num_heads,
-                mlp_ratio=mlp_ratio,
-                qkv_bias=qkv_bias,
-                proj_drop=drop_rate,
-                attn_drop=attn_drop_rate,
-                drop_path=dpr[i],
-                norm_layer=nn.LayerNorm) for i in range(depth)
-        ])
+        self.blocks = build_vit_blocks(embed_dims, depth, num_heads,
+                                       mlp_ratio, qkv_bias, drop_rate,
+                                       attn_drop_rate, drop_path_rate)
         self.norm = nn.LayerNorm(embed_dims)
         self._freeze_stages()
 

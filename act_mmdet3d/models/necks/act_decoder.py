@@ -5,11 +5,11 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
-from timm.models.vision_transformer import Block
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from ..layers.point_tokenizer import build_position_embedding
+from ..layers.transformer_blocks import build_vit_blocks
 
 
 @MODELS.register_module()
@@ -52,27 +52,15 @@ class ACTDecoder(BaseModule):
                  drop_path_rate: float = 0.1,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims={embed_dims} is not divisible by '
-                             f'num_heads={num_heads}')
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}')
         self.embed_dims = embed_dims
         self.depth = depth
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.decoder_pos_embed = build_position_embedding(embed_dims)
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.blocks = nn.ModuleList([
-            Block(
-                dim=embed_dims,
-                num_heads=num_heads,
-                mlp_ratio=mlp_ratio,
-                qkv_bias=qkv_bias,
-                proj_drop=drop_rate,
-                attn_drop=attn_drop_rate,
-                drop_path=dpr[i],
-                norm_layer=nn.LayerNorm) for i in range(depth)
-        ])
+        self.blocks = build_vit_blocks(embed_dims, depth, num_heads,
+                                       mlp_ratio, qkv_bias, drop_rate,
+                                       attn_drop_rate, drop_path_rate)
         self.norm = nn.LayerNorm(embed_dims)
 
     def init_weights(self):
