@@ -11,6 +11,7 @@
 #   init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
 _base_ = [
     '../_base_/models/act_pretrain.py',
+    '../_base_/datasets/shapenet55.py',
     '../_base_/schedules/adamw_cosine_300e.py',
     '../_base_/default_runtime.py',
 ]
@@ -20,11 +21,11 @@ model = dict(
     target_generator=dict(
         init_cfg=dict(type='Pretrained', checkpoint=teacher_checkpoint)))
 
-dataset_type = 'ShapeNet55Dataset'
-data_root = 'data/ShapeNet55-34'
-num_points = 1024
+# the base dataset (random 1024 of 8192, unit sphere) plus the paper's
+# scale / translate, on train + test, batch 128
 train_pipeline = [
-    dict(type='PointSubsample', num_points=num_points, mode='random'),
+    dict(type='PointSubsample', num_points={{_base_.num_points}},
+         mode='random'),
     dict(type='NormalizePointsToUnitSphere'),
     dict(
         type='PointcloudScaleAndTranslate',
@@ -34,16 +35,7 @@ train_pipeline = [
     dict(type='PackPointClsInputs'),
 ]
 train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='whole',
-        pipeline=train_pipeline))
+    batch_size=128, dataset=dict(split='whole', pipeline=train_pipeline))
 
 # no weight decay on norms, biases and tokens (the reference skips 1-D
 # parameters and '*token*' names); the frozen teacher has requires_grad
