@@ -1,7 +1,6 @@
 # The two README commands: `make demo` (set-up + the main job on the embedded
 # demo data) and `make test` (set-up + the test suite).
 PY := .venv/bin/python
-DEMO_CONFIG ?= configs/demo/finetune_modelnet40_demo.py
 
 .PHONY: setup demo-data demo test bench clean-demo
 
@@ -11,8 +10,9 @@ setup:
 demo-data: setup
 	$(PY) tools/create_demo_data.py --out data/demo
 
+# Stage I -> Stage II -> fine-tune (pretrained vs scratch): tools/demo_pipeline.py
 demo: demo-data
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
+	$(PY) tools/demo_pipeline.py --work-dir work_dirs/demo
 
 test: setup
 	$(PY) -m pytest -q tests

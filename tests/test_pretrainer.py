@@ -463,6 +463,61 @@ def test_with_the_stage1_teacher_loaded_through_init_cfg(tmp_path):
         assert p.grad is None and torch.equal(p, before[name]), name
 
 
+def test_teacher_checkpoint_is_loaded_strictly(tmp_path):
+    """mmengine's ``Pretrained`` only warns on a mismatching checkpoint;
+    the pretrainer refuses it, naming the file, and reads the teacher of a
+    Stage II checkpoint with ``prefix='target_generator.'``."""
+    teacher_cfg = dict(
+        type='ACTTeacherAutoencoder', num_groups=16, group_size=32,
+        encoder_dims=48, num_tokens=64, tokens_dims=48, decoder_dims=24,
+        vit_name='test_vit', num_prompts=4, allow_random_teacher=True)
+
+    def build(checkpoint, **init):
+        cfg = _small_model_cfg()
+        cfg.backbone.update(group_size=32)
+        cfg.target_generator = dict(
+            teacher_cfg,
+            init_cfg=dict(type='Pretrained', checkpoint=checkpoint, **init))
+        return MODELS.build(cfg)
+
+    missing = str(tmp_path / 'no_such_teacher.pth')
+    with pytest.raises(FileNotFoundError, match='no_such_teacher.pth'):
+        build(missing).init_weights()
+
+    # a checkpoint of another teacher width: every shape differs
+    other = MODELS.build(dict(teacher_cfg, encoder_dims=32))
+    wrong = str(tmp_path / 'wrong_teacher.pth')
+    save_checkpoint(dict(state_dict=other.state_dict(), meta={}), wrong)
+    with pytest.raises(RuntimeError, match='wrong_teacher.pth.*shape'):
+        build(wrong).init_weights()
+
+    # a checkpoint of something else entirely (a classifier)
+    cls_ckpt = str(tmp_path / 'classifier.pth')
+    save_checkpoint(
+        dict(state_dict={'backbone.cls_token': torch.zeros(1, 1, 48)}),
+        cls_ckpt)
+    with pytest.raises(RuntimeError, match='classifier.pth.*missing'):
+        build(cls_ckpt).init_weights()
+
+    # the teacher of a Stage II checkpoint, by prefix
+    torch.manual_seed(3)
+    stage2 = build(None)
+    stage2.target_generator.init_cfg = None
+    stage2.init_weights()
+    ckpt2 = str(tmp_path / 'stage2.pth')
+    save_checkpoint(dict(state_dict=stage2.state_dict(), meta={}), ckpt2)
+    with pytest.raises(RuntimeError, match='stage2.pth.*target_generator'):
+        build(ckpt2).init_weights()
+    torch.manual_seed(4)
+    model = build(ckpt2, prefix='target_generator.')
+    model.init_weights()
+    for key, value in stage2.target_generator.state_dict().items():
+        assert torch.equal(model.target_generator.state_dict()[key],
+                           value), key
+    assert all(not p.requires_grad
+               for p in model.target_generator.parameters())
+
+
 def test_runner_trains_one_epoch_and_checkpoint_feeds_a_classifier(tmp_path):
     """The experiment config runs under mmengine's Runner (stand-in
     teacher, small widths, demo ShapeNet-55) and its epoch checkpoint

@@ -1,8 +1,12 @@
 """ACTPretrainer: Stage II masked point modeling distilled from a teacher."""
 from typing import Dict, List, Optional, Union
 
+import os.path as osp
+
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
+from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
@@ -12,6 +16,61 @@ from ..layers.point_tokenizer import PointGroups
 
 TEACHER_MODES = ('reference', 'eval')
 TEACHER_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16}
+
+
+def load_teacher_checkpoint(teacher: torch.nn.Module,
+                            filename: str,
+                            prefix: Optional[str] = None) -> None:
+    """Load a Stage I checkpoint into ``teacher``, strictly.
+
+    Args:
+        teacher (nn.Module): the target generator.
+        filename (str): an mmengine checkpoint (``state_dict`` inside) or a
+            bare state dict.
+        prefix (str, optional): keep only keys starting with it, stripped.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        KeyError / RuntimeError: no key of the teacher, missing or
+            unexpected keys, or shape mismatches; the message names the
+            file.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'teacher checkpoint {filename!r} (target_generator.init_cfg.'
+            'checkpoint) does not exist; train Stage I first, e.g. '
+            'python tools/train.py configs/act/autoencoder_shapenet.py')
+    ckpt = _load_checkpoint(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise KeyError(f'teacher checkpoint {filename!r} holds no state dict')
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items()
+                 if k.startswith(prefix)}
+        if not state:
+            raise KeyError(f'teacher checkpoint {filename!r} has no key '
+                           f'starting with prefix {prefix!r}')
+    own = teacher.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(k for k in set(own) & set(state)
+                    if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or shapes:
+        def head(keys):
+            return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
+
+        raise RuntimeError(
+            f'teacher checkpoint {filename!r} does not match the '
+            f'target_generator ({type(teacher).__name__}): '
+            f'{len(missing)} missing keys [{head(missing)}], '
+            f'{len(unexpected)} unexpected keys [{head(unexpected)}], '
+            f'{len(shapes)} shape mismatches [{head(shapes)}]. Is it the '
+            'Stage I checkpoint of this teacher config (same widths, ViT, '
+            'prompts)? A Stage II checkpoint needs '
+            "prefix='target_generator.'.")
+    teacher.load_state_dict(state, strict=True)
+    print_log(f'loaded the teacher from {filename} ({len(state)} tensors, '
+              'strict)', logger='current')
 
 
 @MODELS.register_module()
@@ -128,9 +187,31 @@ class ACTPretrainer(BaseModel):
             self.target_generator.eval()
 
     def init_weights(self):
-        """Initialise the student parts and load the teacher (its
-        ``init_cfg``); the teacher stays frozen afterwards."""
-        super().init_weights()
+        """Initialise the student parts and load the teacher strictly.
+
+        A teacher ``init_cfg`` of type ``'Pretrained'`` is applied here with
+        ``strict=True`` (mmengine's own ``Pretrained`` initialiser only
+        warns about missing or unexpected keys, so a wrong Stage I
+        checkpoint would silently leave a random teacher): a missing file,
+        a checkpoint without the teacher's keys or with other shapes raises
+        an error naming the file. ``prefix`` selects a sub-dict, e.g.
+        ``'target_generator.'`` to reuse the teacher of a Stage II
+        checkpoint. The teacher stays frozen afterwards.
+        """
+        teacher = self.target_generator
+        teacher_init = getattr(teacher, 'init_cfg', None)
+        strict_load = (isinstance(teacher_init, dict)
+                       and teacher_init.get('type') == 'Pretrained')
+        if strict_load:
+            teacher.init_cfg = None
+        try:
+            super().init_weights()
+        finally:
+            if strict_load:
+                teacher.init_cfg = teacher_init
+        if strict_load:
+            load_teacher_checkpoint(teacher, teacher_init['checkpoint'],
+                                    teacher_init.get('prefix'))
         self._freeze_teacher()
 
     def train(self, mode: bool = True):

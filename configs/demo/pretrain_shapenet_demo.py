@@ -1,0 +1,47 @@
+# ACT Stage II on the embedded demo data (data/demo/ShapeNet55-34, train +
+# test, written by tools/create_demo_data.py): the paper's ViT-S student,
+# mask ratio, decoder, loss and optimiser, distilled from the demo Stage I
+# teacher (configs/demo/autoencoder_shapenet_demo.py: a randomly
+# initialised ViT-Ti, 128-wide tokens -- NOT a pretrained cross-modal
+# teacher, so this run shows the pipeline, not the paper's gains).
+# Batch 16, a few epochs; a few minutes on 2 CPU cores. The student
+# checkpoint feeds configs/demo/finetune_*_demo.py (prefix 'backbone.').
+_base_ = ['../act/pretrain_shapenet.py']
+
+data_root = 'data/demo/ShapeNet55-34'
+teacher_checkpoint = 'work_dirs/demo/autoencoder/epoch_2.pth'
+
+# the demo teacher: configs/demo/autoencoder_shapenet_demo.py's model
+teacher_dims = 128
+model = dict(
+    head=dict(out_channels=teacher_dims),
+    target_generator=dict(
+        encoder_dims=128,
+        num_tokens=512,
+        tokens_dims=128,
+        decoder_dims=teacher_dims,
+        vit_name='vit_tiny_patch16_224',
+        vit_weights=None,
+        allow_random_teacher=True,
+        num_prompts=8,
+        init_cfg=dict(type='Pretrained', checkpoint=teacher_checkpoint)))
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root))
+
+max_epochs = 6
+warmup_epochs = 1
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=1e-6, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=5),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
