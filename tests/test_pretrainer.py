@@ -558,3 +558,90 @@ def test_runner_trains_one_epoch_and_checkpoint_feeds_a_classifier(tmp_path):
     assert set(classifier.backbone.state_dict()) == set(trained)
     for key, value in classifier.backbone.state_dict().items():
         assert torch.equal(value, trained[key]), key
+
+
+def _write_shapenet55(root, n_train=2, n_test=2, seed=0):
+    """A ShapeNet-55 folder in Point-BERT's layout: (8192, 3) .npy clouds
+    and ShapeNet-55/{train,test}.txt file lists."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    (root / 'shapenet_pc').mkdir(parents=True)
+    (root / 'ShapeNet-55').mkdir()
+    for split, n in (('train', n_train), ('test', n_test)):
+        names = [f'02691156-{split}{i:04d}.npy' for i in range(n)]
+        for name in names:
+            np.save(root / 'shapenet_pc' / name,
+                    rng.standard_normal((8192, 3)).astype(np.float32))
+        (root / 'ShapeNet-55' / f'{split}.txt').write_text(
+            '\n'.join(names) + '\n')
+
+
+def test_full_size_config_runs_one_real_iteration(tmp_path):
+    """``configs/act/pretrain_shapenet.py`` as written (ViT-S student,
+    ViT-B/16-384 teacher loaded strictly from a Stage I checkpoint) runs one
+    iteration under the Runner on a ShapeNet-55 folder written here; only
+    the batch size, the data root and the teacher's weights (random, as no
+    ViT can be downloaded) differ from the paper's run."""
+    from mmengine.runner import Runner
+    data_root = tmp_path / 'ShapeNet55-34'
+    _write_shapenet55(data_root)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    # the Stage I checkpoint: the full-size teacher with random weights
+    torch.manual_seed(0)
+    teacher = MODELS.build(
+        dict(cfg.model.target_generator, init_cfg=None))
+    assert _count(teacher, trainable=False) == 85_056_000
+    teacher_ckpt = str(tmp_path / 'stage1.pth')
+    save_checkpoint(dict(state_dict=teacher.state_dict(), meta={}),
+                    teacher_ckpt)
+    teacher_state = {k: v.clone() for k, v in teacher.state_dict().items()}
+    del teacher
+
+    cfg.model.target_generator.init_cfg.checkpoint = teacher_ckpt
+    cfg.work_dir = str(tmp_path / 'work')
+    dl = cfg.train_dataloader
+    dl.update(batch_size=4, num_workers=0, persistent_workers=False)
+    dl.dataset.data_root = str(data_root)
+    cfg.train_cfg.max_epochs = 1
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    runner = Runner.from_cfg(cfg)
+    assert len(runner.train_dataloader) == 1  # train + test = 4 clouds
+    model = runner.model
+    assert _count(model.backbone) == 21_825_792
+    assert model.backbone.mask_ratio == 0.8
+    runner.train()
+    assert runner.iter == 1
+    loss = runner.message_hub.get_scalar('train/loss').current()
+    assert 0. < loss < 2.
+    for key, value in model.target_generator.state_dict().items():
+        if key.endswith(('running_mean', 'running_var',
+                         'num_batches_tracked')):
+            continue  # BatchNorm statistics follow train() ('reference')
+        assert torch.equal(value, teacher_state[key]), key
+    assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
+
+
+def test_amp_bf16_step_on_cpu():
+    """``--amp`` on CPU (``BF16AutocastOptimWrapper``): the student runs
+    under bfloat16 autocast, the float32 teacher has autocast disabled, the
+    loss is finite and the teacher is untouched."""
+    model = _build()
+    model.train()
+    wrapper = build_optim_wrapper(
+        model,
+        dict(type='BF16AutocastOptimWrapper',
+             optimizer=dict(type='AdamW', lr=1e-3)))
+    before = {k: v.clone() for k, v in
+              model.target_generator.named_parameters()}
+    student = model.backbone.blocks[0].attn.qkv.weight.clone()
+    recorder = _Recorder(qkv=model.backbone.blocks[0].attn.qkv)
+    log_vars = model.train_step(_batch(_points()), wrapper)
+    recorder.remove()
+    assert torch.isfinite(torch.as_tensor(log_vars['loss']))
+    (call, ) = model.target_generator.calls
+    assert not call['autocast'] and call['out'].dtype == torch.float32
+    assert recorder.records['qkv'][1].dtype == torch.bfloat16
+    for name, p in model.target_generator.named_parameters():
+        assert p.grad is None and torch.equal(p, before[name]), name
+    assert not torch.equal(model.backbone.blocks[0].attn.qkv.weight, student)
+    assert model.backbone.blocks[0].attn.qkv.weight.dtype == torch.float32
