@@ -29,6 +29,8 @@ Sections:
   sizes, so nearly tied neighbours can swap). Chamfer forward+backward at the
   Stage I sizes against brute force, values against float64 cKDTree.
 * ``backbone``: see ``tools/bench_backbone.py`` (registered when present).
+* ``pretrain``: the Stage II training step, see ``tools/bench_pretrain.py``
+  (registered when present).
 """
 import argparse
 import datetime
@@ -451,6 +453,19 @@ if osp.exists(osp.join(osp.dirname(osp.abspath(__file__)),
         sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
         import bench_backbone
         return bench_backbone.run(progress=progress)
+
+
+# ------------------------------------------------------------ pretrain hook
+
+if osp.exists(osp.join(osp.dirname(osp.abspath(__file__)),
+                       'bench_pretrain.py')):
+
+    @register('pretrain')
+    def pretrain_section(args, progress):
+        """Delegates to tools/bench_pretrain.py's ``run`` (B=32)."""
+        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+        import bench_pretrain
+        return bench_pretrain.run(progress=progress)['rows']
 
 
 # --------------------------------------------------------------------- main

@@ -133,7 +133,10 @@ class ACTTeacherAutoencoder(BaseModel):
         """
         if not tau > 0:
             raise ValueError(f'Gumbel temperature must be > 0, got {tau}')
-        one_hot = F.gumbel_softmax(logits, tau=tau, hard=hard, dim=-1)
+        # Sampled in float32 whatever the autocast dtype: under bfloat16 the
+        # Gumbel noise would be drawn and rounded in bfloat16 and near-tied
+        # codes would flip (a no-op when the logits are float32 already).
+        one_hot = F.gumbel_softmax(logits.float(), tau=tau, hard=hard, dim=-1)
         sampled = torch.einsum('bgn,nc->bgc', one_hot, self.codebook)
         sampled = self.transformer(sampled, centers)
         return self.dgcnn_2(sampled, centers)
