@@ -274,7 +274,7 @@ def test_scanobjectnn_demo_reads_demo_data():
                  ).read().split()
     assert list(cfg.classes) == names
     assert cfg.model.head.num_classes == len(names)
-    assert cfg.model.backbone.init_cfg is None  # from scratch by default
+    assert cfg.model.backbone.get('init_cfg') is None  # from scratch by default
     for key in LOADERS:
         assert cfg[key].dataset.variant == 'obj_bg'
     data_root = osp.join(ROOT, cfg.data_root)
@@ -335,7 +335,6 @@ def test_demo_accepts_pretrained_backbone(stage2_checkpoint):
     ckpt, state = stage2_checkpoint
     cfg = load_cfg(
         SCAN_DEMO, **{
-            'model.backbone.init_cfg._delete_': True,
             'model.backbone.init_cfg.type': 'Pretrained',
             'model.backbone.init_cfg.checkpoint': ckpt,
             'model.backbone.init_cfg.prefix': 'backbone.'

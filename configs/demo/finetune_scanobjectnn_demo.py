@@ -7,10 +7,9 @@
 # configs/demo/finetune_modelnet40_demo.py; a few minutes on 2 CPU cores.
 #
 # From scratch by default. A pretrained backbone (a Stage II checkpoint with
-# `backbone.*` keys) is loaded by setting `pretrained` below, or from the
-# command line (`_delete_` replaces the default init_cfg=None):
-#   --cfg-options model.backbone.init_cfg._delete_=True \
-#       model.backbone.init_cfg.type=Pretrained \
+# `backbone.*` keys) is loaded from the command line, as
+# tools/demo_pipeline.py --tasks scanobjectnn does:
+#   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=PATH \
 #       model.backbone.init_cfg.prefix=backbone.
 #
@@ -28,7 +27,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-pretrained = None  # e.g. 'work_dirs/pretrain_shapenet_demo/epoch_1.pth'
 data_root = 'data/demo/ScanObjectNN'
 variant = 'obj_bg'
 # the demo's own class list (data/demo/ScanObjectNN_shape_names.txt)
@@ -38,10 +36,7 @@ classes = ('sphere', 'box', 'cylinder', 'cone', 'torus', 'table', 'chair',
 model = dict(
     backbone=dict(
         num_groups=128,
-        group_size=32,
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')
-        if pretrained else None),
+        group_size=32),
     head=dict(num_classes=len(classes)))
 
 train_dataloader = dict(

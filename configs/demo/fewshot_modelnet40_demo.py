@@ -1,0 +1,43 @@
+# Demo twin of configs/act/fewshot_modelnet40.py: the same ACT ViT-S
+# classifier, pipelines and optimiser on the embedded demo few-shot pickles
+# (data/demo/ModelNetFewshot, written by tools/create_demo_data.py: 8192 x 6
+# clouds in the official format, 5 test clouds per class), with a short
+# schedule so that one fold trains in well under a minute on 2 CPU cores.
+# From scratch unless a pretrained backbone is given:
+#   python tools/fewshot.py configs/demo/fewshot_modelnet40_demo.py \
+#       --way 5 --shot 10 --folds 0 1 [--load-from STAGE2_CKPT]
+_base_ = ['../act/fewshot_modelnet40.py']
+
+data_root = 'data/demo/ModelNetFewshot'
+# the demo pickles store indices into the demo's own 10-class list, not
+# ModelNet40's; tools/fewshot.py names each fold's episode labels with it
+label_names = 'data/demo/ModelNet/modelnet40_normal_resampled/' \
+    'modelnet40_shape_names.txt'
+
+model = dict(backbone=dict(init_cfg=None))
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+
+max_epochs = 6
+warmup_epochs = 1
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=1e-6, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(save_last=False))
