@@ -163,21 +163,27 @@ def summarise(stages, results, work_dir):
         r['seconds'] for r in [s1, s2] +
         [r for runs in results.values() for r in runs.values()])
 
-    lines = ['', 'ACT demo pipeline (last-epoch figures, seed 0)',
-             f'{"stage":<34}{"minutes":>8}  result']
-    lines.append(f'{"Stage I  teacher autoencoder":<34}'
+    lines = ['', 'ACT demo pipeline (last-epoch figures, seed 0; '
+             '* = finished by an earlier run, its minutes then)',
+             f'{"stage":<38}{"minutes":>8}  result']
+
+    def mark(record):
+        return '' if record.get('ran', True) else '*'
+
+    lines.append(f'{"Stage I  teacher autoencoder" + mark(s1):<38}'
                  f'{s1["seconds"] / 60:>8.1f}  loss {l1[0]:.3f} -> '
                  f'{l1[-1]:.3f}, val CD-L1 x1000 '
                  f'{summary["stage1"]["val_CDL1"]:.1f}')
-    lines.append(f'{"Stage II masked distillation":<34}'
+    lines.append(f'{"Stage II masked distillation" + mark(s2):<38}'
                  f'{s2["seconds"] / 60:>8.1f}  loss {l2[0]:.4f} -> '
                  f'{l2[-1]:.4f}')
     for task, runs in summary['finetune'].items():
         for init, r in runs.items():
-            lines.append(f'{"fine-tune " + task + " (" + init + ")":<34}'
+            name = f'fine-tune {task} ({init}){mark(results[task][init])}'
+            lines.append(f'{name:<38}'
                          f'{r["seconds"] / 60:>8.1f}  OA {r["overall_acc"]:.1f}'
                          f'%  mAcc {r["mean_acc"]:.1f}%')
-    lines.append(f'{"total":<34}{summary["total_seconds"] / 60:>8.1f}')
+    lines.append(f'{"total":<38}{summary["total_seconds"] / 60:>8.1f}')
     print('\n'.join(lines), flush=True)
 
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
