@@ -49,6 +49,7 @@ from terminaltables import AsciiTable  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from act_mmdet3d.engine.checkpoint import state_dict_mismatch  # noqa: E402
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
 
 PREFIX = 'backbone.'
@@ -124,16 +125,10 @@ def backbone_state_dict(path: str) -> Tuple[Dict[str, Tensor], List[str]]:
 def load_backbone(backbone: torch.nn.Module, path: str) -> dict:
     """Load the checkpoint's backbone weights strictly; a short report."""
     state, others = backbone_state_dict(path)
-    own = backbone.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [k for k in set(own) & set(state)
-              if tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or shapes:
-        raise ValueError(
-            f'{path}: its backbone does not match the config\'s: missing '
-            f'{missing[:5]}, unexpected {unexpected[:5]}, shape mismatch '
-            f'{sorted(shapes)[:5]} (first 5 of each)')
+    mismatch = state_dict_mismatch(backbone, state)
+    if mismatch:
+        raise ValueError(f"{path}: its backbone does not match the config's: "
+                         f'{mismatch}')
     backbone.load_state_dict(state, strict=True)
     return dict(num_tensors=len(state), other_modules=others)
 

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
+from ...engine.checkpoint import state_dict_mismatch
 from ..classifiers.point_classifier import stack_points
 from ..layers.point_tokenizer import PointGroups
 
@@ -50,21 +51,11 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
         if not state:
             raise KeyError(f'teacher checkpoint {filename!r} has no key '
                            f'starting with prefix {prefix!r}')
-    own = teacher.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(k for k in set(own) & set(state)
-                    if tuple(own[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or shapes:
-        def head(keys):
-            return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
-
+    mismatch = state_dict_mismatch(teacher, state)
+    if mismatch:
         raise RuntimeError(
             f'teacher checkpoint {filename!r} does not match the '
-            f'target_generator ({type(teacher).__name__}): '
-            f'{len(missing)} missing keys [{head(missing)}], '
-            f'{len(unexpected)} unexpected keys [{head(unexpected)}], '
-            f'{len(shapes)} shape mismatches [{head(shapes)}]. Is it the '
+            f'target_generator ({type(teacher).__name__}): {mismatch}. Is it the '
             'Stage I checkpoint of this teacher config (same widths, ViT, '
             'prompts)? A Stage II checkpoint needs '
             "prefix='target_generator.'.")
