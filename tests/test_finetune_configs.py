@@ -2,6 +2,7 @@
 demo twin): they build, read small files written here in the official
 formats, carry the paper's values, load a Stage II ``backbone.*``
 checkpoint exactly, and vote only at test time (ModelNet40)."""
+import copy
 import os
 import os.path as osp
 import pickle
@@ -21,6 +22,7 @@ import act_mmdet3d  # noqa: F401  (registers the modules)
 from act_mmdet3d.datasets import MODELNET40_CLASSES
 from act_mmdet3d.datasets.transforms import farthest_point_sample
 from mmdet3d.registry import DATASETS, MODELS
+from mmdet3d.structures import Det3DDataSample
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MN40 = 'configs/act/finetune_modelnet40.py'
@@ -354,20 +356,10 @@ def test_missing_pretrained_checkpoint_is_an_error(tmp_path):
 
 
 # ---------------------------------------------------------------- voting
-def count_backbone_calls(model, points):
-    calls = []
-    handle = model.backbone.register_forward_hook(
-        lambda *args: calls.append(1))
-    model.eval()
-    logits = model.predict_logits(points)
-    handle.remove()
-    return len(calls), logits
-
-
 def test_modelnet40_votes_ten_views_at_test_only():
     cfg = load_cfg(MN40)
-    assert cfg.model.num_votes == 1  # the model the val loop runs
-    assert cfg.test_num_votes == 10
+    assert cfg.model.num_votes == 1  # the val loop's votes
+    assert cfg.model.test_num_votes == 10  # the test loop's
     assert cfg.val_dataloader.dataset.pipeline == \
         cfg.test_dataloader.dataset.pipeline
     for path in SCAN.values():  # the reference does not vote at 2048 points
@@ -377,16 +369,23 @@ def test_modelnet40_votes_ten_views_at_test_only():
     small = {'model.backbone.init_cfg': None, 'model.backbone.depth': 1,
              'model.backbone.embed_dims': 48, 'model.backbone.num_heads': 2,
              'model.backbone.num_groups': 16, 'model.head.in_channels': 48}
-    val_model = MODELS.build(load_cfg(MN40, **small).model)
-    test_model = MODELS.build(
-        load_cfg(MN40, **small,
-                 **{'model.num_votes': cfg.test_num_votes}).model)
-    test_model.load_state_dict(val_model.state_dict())
+    model = MODELS.build(load_cfg(MN40, **small).model)
+    model.eval()
     points = torch.rand(2, 256, 3) * 2 - 1
-    val_calls, val_logits = count_backbone_calls(val_model, points)
-    test_calls, test_logits = count_backbone_calls(test_model, points)
-    assert (val_calls, test_calls) == (1, 10)
-    assert not torch.allclose(val_logits, test_logits)
+    data = dict(inputs=dict(points=list(points)),
+                data_samples=[Det3DDataSample() for _ in range(2)])
+    calls = []
+    handle = model.backbone.register_forward_hook(
+        lambda *args: calls.append(1))
+    val_out = model.val_step(copy.deepcopy(data))
+    val_calls = len(calls)
+    test_out = model.test_step(copy.deepcopy(data))
+    handle.remove()
+    assert (val_calls, len(calls) - val_calls) == (1, 10)
+    assert model.num_votes == 1  # restored after the test step
+    val_scores = torch.stack([o.pred_score for o in val_out])
+    test_scores = torch.stack([o.pred_score for o in test_out])
+    assert not torch.allclose(val_scores, test_scores)
 
 
 # ------------------------------------------------------- reporting switch

@@ -51,9 +51,9 @@
 # Reporting: the last epoch, 10-view vote. The CheckpointHook keeps the last
 # checkpoints (no save_best); the reported figure is
 #   python tools/test.py configs/act/finetune_modelnet40.py \
-#       work_dirs/finetune_modelnet40/epoch_300.pth \
-#       --cfg-options model.num_votes=10
-# (without the option: the single-view figure). To also keep the best
+#       work_dirs/finetune_modelnet40/epoch_300.pth
+# (the test loop votes: model.test_num_votes=10; add --cfg-options
+# model.test_num_votes=1 for the single-view figure). To also keep the best
 # validation epoch (labelled "best epoch"; best_overall_acc_epoch_N.pth):
 #   --cfg-options default_hooks.checkpoint.save_best=overall_acc \
 #       default_hooks.checkpoint.rule=greater
@@ -71,9 +71,6 @@ num_classes = 40
 cache_points = 8192  # the whole FPS cache, normalised as the reference
 num_points = 1024
 fps_candidates = 1200  # the reference's point_all for 1024 points
-# the test-time vote, applied by the test command in the header (tools/
-# test.py does not read this variable; the model is shared with validation)
-test_num_votes = 10
 
 model = dict(
     backbone=dict(
@@ -84,6 +81,7 @@ model = dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     head=dict(num_classes=num_classes, label_smoothing=0.),
     num_votes=1,  # validation during training: no vote
+    test_num_votes=10,  # the test loop (tools/test.py): the 10-view vote
     vote_scale=(2. / 3., 3. / 2.),
     vote_translate=0.2,
     vote_seed=0)

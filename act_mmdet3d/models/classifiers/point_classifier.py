@@ -42,6 +42,11 @@ class ACTClassifier(BaseModel):
             with ``PointcloudScaleAndTranslate``; the reference also redraws
             a random 1024 of 1200 FPS points per view, which needs the
             larger cloud and is left to the data pipeline).
+        test_num_votes (int, optional): the votes of ``test_step`` (the
+            test loop) when they differ from the validation loop's
+            ``num_votes``, e.g. ``num_votes=1, test_num_votes=10``: no vote
+            during training, the 10-view vote at test. ``None``: as
+            ``num_votes``.
         vote_scale (tuple[float]): range of the per-axis vote scales.
         vote_translate (float): range of the per-axis vote translations.
         vote_seed (int): seed of the vote's own random generator, so that
@@ -54,6 +59,7 @@ class ACTClassifier(BaseModel):
                  backbone: dict,
                  head: dict,
                  num_votes: int = 1,
+                 test_num_votes: Optional[int] = None,
                  vote_scale=(2. / 3, 3. / 2),
                  vote_translate=0.2,
                  vote_seed=0,
@@ -68,12 +74,25 @@ class ACTClassifier(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = MODELS.build(head)
-        if num_votes < 1:
-            raise ValueError(f'num_votes must be >= 1, got {num_votes}')
+        for key, votes in (('num_votes', num_votes),
+                           ('test_num_votes', test_num_votes)):
+            if votes is not None and votes < 1:
+                raise ValueError(f'{key} must be >= 1, got {votes}')
         self.num_votes = num_votes
+        self.test_num_votes = test_num_votes
         self.vote_scale = vote_scale
         self.vote_translate = vote_translate
         self.vote_seed = vote_seed
+
+    def test_step(self, data):
+        """The test loop's step: predictions with ``test_num_votes``."""
+        if self.test_num_votes is None:
+            return super().test_step(data)
+        val_votes, self.num_votes = self.num_votes, self.test_num_votes
+        try:
+            return super().test_step(data)
+        finally:
+            self.num_votes = val_votes
 
     def extract_feat(self, points: Tensor) -> dict:
         """Backbone features of (B, N, C) points (xyz first)."""
