@@ -51,6 +51,12 @@ class ACTPointTransformer(BaseModule):
             -1 is the last. Defaults to -1.
         final_norm (bool): apply the final LayerNorm to the last block's
             output. Defaults to True.
+        norm_all_outputs (bool): apply the final LayerNorm to every output
+            in ``out_indices`` (the reference part-segmentation model, which
+            reads blocks 3, 7, 11 through the same norm). Defaults to False.
+        with_cls_token (bool): prepend the learnable cls token (and its
+            position ``cls_pos``). The reference part-segmentation model has
+            none. Defaults to True.
         frozen_stages (int): -1 trains everything; 0 freezes the tokenizer
             (mini-PointNet, position MLP, cls token); i > 0 also freezes the
             first i blocks. Frozen parts stay in eval mode.
@@ -74,6 +80,8 @@ class ACTPointTransformer(BaseModule):
                  mask_type: str = 'rand',
                  out_indices: Union[int, Sequence[int]] = -1,
                  final_norm: bool = True,
+                 norm_all_outputs: bool = False,
+                 with_cls_token: bool = True,
                  frozen_stages: int = -1,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -89,6 +97,8 @@ class ACTPointTransformer(BaseModule):
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
         self.final_norm = final_norm
+        self.norm_all_outputs = norm_all_outputs
+        self.with_cls_token = with_cls_token
         self.frozen_stages = frozen_stages
 
         if isinstance(out_indices, int):
@@ -107,8 +117,9 @@ class ACTPointTransformer(BaseModule):
         self.reduce_dim = (
             nn.Linear(encoder_dims, embed_dims)
             if encoder_dims != embed_dims else nn.Identity())
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
-        self.cls_pos = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        if with_cls_token:
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+            self.cls_pos = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.pos_embed = build_position_embedding(embed_dims)
 
         self.blocks = build_vit_blocks(embed_dims, depth, num_heads,
@@ -124,8 +135,9 @@ class ACTPointTransformer(BaseModule):
                 and self.init_cfg.get('type') == 'Pretrained'):
             super().init_weights()
             return
-        trunc_normal_(self.cls_token, std=.02)
-        trunc_normal_(self.cls_pos, std=.02)
+        if self.with_cls_token:
+            trunc_normal_(self.cls_token, std=.02)
+            trunc_normal_(self.cls_pos, std=.02)
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Conv1d)):
                 trunc_normal_(m.weight, std=.02)
@@ -147,7 +159,7 @@ class ACTPointTransformer(BaseModule):
         return modules
 
     def _freeze_stages(self):
-        if self.frozen_stages >= 0:
+        if self.frozen_stages >= 0 and self.with_cls_token:
             self.cls_token.requires_grad = False
             self.cls_pos.requires_grad = False
         for module in self._frozen_modules():
@@ -218,7 +230,8 @@ class ACTPointTransformer(BaseModule):
             dict:
             - ``tokens`` (list[Tensor]): (B, G_vis, C) group tokens from each
               block in ``out_indices`` (G_vis = G without masking).
-            - ``cls_tokens`` (list[Tensor]): (B, C) cls token of each.
+            - ``cls_tokens`` (list[Tensor]): (B, C) cls token of each (empty
+              without a cls token).
             - ``centers`` (Tensor): (B, G, 3) all group centres.
             - ``center_idx`` (Tensor): (B, G) int64 centre indices.
             - ``mask`` (Tensor | None): (B, G) bool, True = masked.
@@ -250,19 +263,24 @@ class ACTPointTransformer(BaseModule):
         else:
             vis_centers = centers
 
-        pos = self.pos_embed(vis_centers)
-        x = torch.cat([self.cls_token.expand(b, -1, -1), tokens], dim=1)
-        pos = torch.cat([self.cls_pos.expand(b, -1, -1), pos], dim=1)
+        x, pos = tokens, self.pos_embed(vis_centers)
+        num_prefix = 0
+        if self.with_cls_token:
+            x = torch.cat([self.cls_token.expand(b, -1, -1), x], dim=1)
+            pos = torch.cat([self.cls_pos.expand(b, -1, -1), pos], dim=1)
+            num_prefix = 1
 
         outs_tokens, outs_cls = [], []
         for i, block in enumerate(self.blocks):
             x = block(x + pos)
             if i in self.out_indices:
                 out = x
-                if self.final_norm and i == self.depth - 1:
+                if self.norm_all_outputs or (self.final_norm
+                                             and i == self.depth - 1):
                     out = self.norm(x)
-                outs_tokens.append(out[:, 1:])
-                outs_cls.append(out[:, 0])
+                outs_tokens.append(out[:, num_prefix:])
+                if self.with_cls_token:
+                    outs_cls.append(out[:, 0])
             if i >= max(self.out_indices):
                 break
         return dict(

@@ -1,8 +1,11 @@
+from .feature_propagation import (PointFeaturePropagation,
+                                  interpolation_weights)
 from .point_tokenizer import (MiniPointNet, MiniPointNetReference,
                               PointGrouper, PointGroups,
                               build_position_embedding)
 
 __all__ = [
     'MiniPointNet', 'MiniPointNetReference', 'PointGrouper', 'PointGroups',
-    'build_position_embedding'
+    'build_position_embedding', 'PointFeaturePropagation',
+    'interpolation_weights'
 ]

@@ -1,0 +1,3 @@
+from .act_segmentor import ACTSegmentor
+
+__all__ = ['ACTSegmentor']
