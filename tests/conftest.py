@@ -20,13 +20,13 @@ def _mmdet3d_default_scope():
 
 @pytest.fixture(autouse=True, scope='session')
 def _demo_data():
-    """Some tests train on the demo ShapeNet-55, ModelNet40 and ScanObjectNN
-    data under data/demo (as the demo configs do): write them if missing
-    (seconds; a no-op when complete)."""
+    """Some tests train on the demo ShapeNet-55, ModelNet40, ScanObjectNN
+    and ShapeNetPart data under data/demo (as the demo configs do): write
+    them if missing (seconds; a no-op when complete)."""
     import subprocess
     proc = subprocess.run(
         [sys.executable, 'tools/create_demo_data.py', '--only',
-         'shapenet55,modelnet40,scanobjectnn'],
+         'shapenet55,modelnet40,scanobjectnn,shapenetpart'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     yield

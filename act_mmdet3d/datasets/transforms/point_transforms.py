@@ -6,7 +6,11 @@ Only what mmdet3d does not already have. Reuse mmdet3d's ``PointShuffle``,
 ``RandomFlip3D`` where they fit.
 
 Every random draw uses numpy's global RNG, in the order of the reference
-code, so a seeded run (mmengine seeds numpy in each worker) is reproducible.
+code, so a seeded run (mmengine seeds numpy in each worker) is reproducible
+(``PointSubsample(seed=...)`` can instead draw per sample, for evaluation).
+mmdet3d's ``PointSample`` samples with replacement only when a cloud is too
+small; the reference ShapeNetPart loader always does
+(``PointSubsample(mode='choice')``).
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -98,13 +102,19 @@ class NormalizePointsToUnitSphere(BaseTransform):
 
 @TRANSFORMS.register_module()
 class PointcloudScaleAndTranslate(BaseTransform):
-    """Random per-axis scale then translation of xyz.
+    """Random per-axis (or isotropic) scale then translation of xyz.
 
     The reference ``PointcloudScaleAndTranslate`` (ACT pretraining and the
     test-time vote): ``s ~ U[scale_low, scale_high]^3``,
     ``t ~ U[-translate_range, translate_range]^3``, ``xyz = xyz * s + t``,
     drawn in that order from numpy's global RNG. Normals are left as they
     are (the reference has none at this point).
+
+    With ``isotropic=True`` one scale ``s ~ U[scale_low, scale_high]`` is
+    drawn for all three axes: the part-segmentation training of the
+    reference (``provider.random_scale_point_cloud`` with 0.8 - 1.25, then
+    ``provider.shift_point_cloud`` with 0.1, per cloud, on xyz only) is
+    ``PointcloudScaleAndTranslate(0.8, 1.25, 0.1, isotropic=True)``.
 
     Required Keys:
 
@@ -123,12 +133,14 @@ class PointcloudScaleAndTranslate(BaseTransform):
         scale_low (float): lower scale bound. Defaults to 2/3.
         scale_high (float): upper scale bound. Defaults to 3/2.
         translate_range (float): translation bound. Defaults to 0.2.
+        isotropic (bool): one scale for all axes. Defaults to False.
     """
 
     def __init__(self,
                  scale_low: float = 2. / 3.,
                  scale_high: float = 3. / 2.,
-                 translate_range: float = 0.2) -> None:
+                 translate_range: float = 0.2,
+                 isotropic: bool = False) -> None:
         if scale_low > scale_high:
             raise ValueError(f'scale_low={scale_low} must be <= '
                              f'scale_high={scale_high}')
@@ -138,11 +150,16 @@ class PointcloudScaleAndTranslate(BaseTransform):
         self.scale_low = scale_low
         self.scale_high = scale_high
         self.translate_range = translate_range
+        self.isotropic = isotropic
 
     def transform(self, results: dict) -> dict:
         points = _get_points(results, 'PointcloudScaleAndTranslate')
-        scale = np.random.uniform(
-            low=self.scale_low, high=self.scale_high, size=[3])
+        if self.isotropic:
+            scale = np.full(
+                3, np.random.uniform(self.scale_low, self.scale_high))
+        else:
+            scale = np.random.uniform(
+                low=self.scale_low, high=self.scale_high, size=[3])
         trans = np.random.uniform(
             low=-self.translate_range, high=self.translate_range, size=[3])
         tensor = points.tensor
@@ -155,7 +172,8 @@ class PointcloudScaleAndTranslate(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale_low={self.scale_low}, '
                 f'scale_high={self.scale_high}, '
-                f'translate_range={self.translate_range})')
+                f'translate_range={self.translate_range}, '
+                f'isotropic={self.isotropic})')
 
 
 @TRANSFORMS.register_module()
@@ -249,13 +267,25 @@ class PointSubsample(BaseTransform):
       subset of ``num_points`` of them (the reference fine-tuning runner:
       1024 of an FPS of 1200, 2048 of 2400, 4096 of 4800, 8192 of 8192;
       the candidates are capped at the cloud size as there).
+    - ``'choice'``: ``np.random.choice(N, num_points, replace=True)``, with
+      replacement whatever N is (the reference's ShapeNetPart loader, in
+      training and in testing; shapes can have fewer points than
+      ``num_points``).
 
-    A cloud with fewer than ``num_points`` points is an error naming the
-    sample's file, never a silent duplicate.
+    Except in ``'choice'`` mode a cloud with fewer than ``num_points``
+    points is an error naming the sample's file, never a silent duplicate.
+
+    Random draws use numpy's global RNG (as the reference; mmengine seeds
+    it in each worker). With ``seed`` set they come instead from
+    ``np.random.RandomState([seed, sample_idx])``: the same points of a
+    sample in every run and epoch, whatever the number of workers or the
+    order of the samples (deterministic evaluation, e.g. of ShapeNetPart,
+    whose reference draws a fresh random subset at each test).
 
     Required Keys:
 
     - points (:obj:`BasePoints`)
+    - sample_idx (int, only with ``seed``)
     - pts_semantic_mask (np.ndarray, optional)
     - pts_instance_mask (np.ndarray, optional)
 
@@ -267,22 +297,25 @@ class PointSubsample(BaseTransform):
 
     Args:
         num_points (int): number of points to keep.
-        mode (str): 'random', 'first', 'fps' or 'fps_random'.
+        mode (str): 'random', 'first', 'fps', 'fps_random' or 'choice'.
             Defaults to 'random'.
         num_candidates (int, optional): FPS candidates of 'fps_random'.
             Defaults to the reference's table, else ceil(1.171875 * N).
         fps_start (str): first FPS point: 'first' (index 0, the CUDA
             kernel; deterministic) or 'random' (the reference numpy FPS).
             Defaults to 'first'.
+        seed (int, optional): draw from a generator seeded with
+            (seed, sample_idx) instead of the global RNG. Defaults to None.
     """
 
-    MODES = ('random', 'first', 'fps', 'fps_random')
+    MODES = ('random', 'first', 'fps', 'fps_random', 'choice')
 
     def __init__(self,
                  num_points: int,
                  mode: str = 'random',
                  num_candidates: Optional[int] = None,
-                 fps_start: str = 'first') -> None:
+                 fps_start: str = 'first',
+                 seed: Optional[int] = None) -> None:
         if not isinstance(num_points, int) or num_points <= 0:
             raise ValueError(
                 f'num_points must be a positive int, got {num_points!r}')
@@ -298,40 +331,62 @@ class PointSubsample(BaseTransform):
         if num_candidates < num_points:
             raise ValueError(f'num_candidates={num_candidates} must be >= '
                              f'num_points={num_points}')
+        if seed is not None and (isinstance(seed, bool)
+                                 or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f'seed must be a non-negative int or None, got '
+                             f'{seed!r}')
         self.num_points = num_points
         self.mode = mode
         self.num_candidates = num_candidates
         self.fps_start = fps_start
+        self.seed = seed
 
-    def _fps(self, xyz: np.ndarray, num: int) -> np.ndarray:
+    def _fps(self, xyz: np.ndarray, num: int, rng) -> np.ndarray:
         start = 0
         if self.fps_start == 'random':
-            start = np.random.randint(0, xyz.shape[0])
+            start = rng.randint(0, xyz.shape[0])
         return farthest_point_sample(xyz, num, start=start)
 
-    def choose(self, xyz: np.ndarray) -> np.ndarray:
-        """Indices (num_points,) of the kept points of an (N, 3) cloud."""
+    def choose(self, xyz: np.ndarray, rng=np.random) -> np.ndarray:
+        """Indices (num_points,) of the kept points of an (N, 3) cloud.
+
+        ``rng`` is ``np.random`` (the global RNG) or a
+        ``np.random.RandomState``.
+        """
         total = xyz.shape[0]
         if self.mode == 'first':
             return np.arange(self.num_points)
+        if self.mode == 'choice':
+            return rng.choice(total, self.num_points, replace=True)
         if self.mode == 'random':
             perm = np.arange(total)
-            np.random.shuffle(perm)
+            rng.shuffle(perm)
             return perm[:self.num_points]
         if self.mode == 'fps':
-            return self._fps(xyz, self.num_points)
+            return self._fps(xyz, self.num_points, rng)
         num_all = min(self.num_candidates, total)
-        cand = self._fps(xyz, num_all)
-        return cand[np.random.choice(num_all, self.num_points, False)]
+        cand = self._fps(xyz, num_all, rng)
+        return cand[rng.choice(num_all, self.num_points, False)]
+
+    def _rng(self, results: dict):
+        if self.seed is None:
+            return np.random
+        idx = results.get('sample_idx')
+        if idx is None or int(idx) < 0:
+            raise KeyError('PointSubsample: seed is set but the results '
+                           f'have no valid "sample_idx" (got {idx!r}; '
+                           f'{_describe(results)})')
+        return np.random.RandomState([self.seed, int(idx)])
 
     def transform(self, results: dict) -> dict:
         points = _get_points(results, 'PointSubsample')
         total = points.shape[0]
-        if total < self.num_points:
+        if total == 0 or (total < self.num_points and self.mode != 'choice'):
             raise ValueError(
                 f'PointSubsample: the cloud has {total} points, fewer than '
                 f'num_points={self.num_points} ({_describe(results)})')
-        choices = self.choose(points.tensor[:, :3].numpy())
+        choices = self.choose(points.tensor[:, :3].numpy(),
+                              self._rng(results))
         results['points'] = points[torch.from_numpy(choices)]
         for key in ('pts_semantic_mask', 'pts_instance_mask'):
             if results.get(key) is not None:
@@ -341,7 +396,7 @@ class PointSubsample(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_points={self.num_points}, '
                 f'mode={self.mode!r}, num_candidates={self.num_candidates}, '
-                f'fps_start={self.fps_start!r})')
+                f'fps_start={self.fps_start!r}, seed={self.seed})')
 
 
 __all__: Tuple[str, ...] = ('NormalizePointsToUnitSphere',
