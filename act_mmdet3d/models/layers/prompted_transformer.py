@@ -4,6 +4,7 @@ This is the "cross-modal" part of the ACT Stage I teacher: point tokens are
 projected to the image transformer's width, prompts are prepended, and the
 frozen blocks + final norm of a pretrained ViT process the sequence.
 """
+import os
 import os.path as osp
 from typing import Dict, Optional, Tuple
 
@@ -165,23 +166,121 @@ def _torch_to_state_dict(path: str) -> Dict[str, Tensor]:
     return out
 
 
-def load_vit_weights(vit: nn.Module, path: str) -> None:
+#: weight files of a Hugging Face hub snapshot, in order of preference
+HUB_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
+
+
+def _hub_snapshot(repo_dir: str) -> str:
+    """The snapshot folder of a hub cache repo folder (``models--org--name``
+    with ``refs/`` and ``snapshots/<hash>/``): ``refs/main``'s, else the only
+    one."""
+    snapshots = osp.join(repo_dir, 'snapshots')
+    found = sorted(os.listdir(snapshots)) if osp.isdir(snapshots) else []
+    ref = osp.join(repo_dir, 'refs', 'main')
+    if osp.isfile(ref):
+        with open(ref) as f:
+            commit = f.read().strip()
+        if commit in found:
+            return osp.join(snapshots, commit)
+        raise FileNotFoundError(
+            f'ViT weights {repo_dir}: refs/main names snapshot {commit!r}, '
+            f'which is not in snapshots/ ({found}); an incomplete download?')
+    if len(found) == 1:
+        return osp.join(snapshots, found[0])
+    raise FileNotFoundError(
+        f'ViT weights {repo_dir}: {len(found)} snapshots {found} and no '
+        'refs/main; point vit_weights at one snapshots/<hash> folder')
+
+
+def resolve_vit_weights(path: str, vit_name: Optional[str] = None) -> str:
+    """The weights file that ``path`` designates (``~`` expanded).
+
+    ``path`` may be a file (returned as is) or a folder of the Hugging Face
+    hub cache, as ``timm.create_model(name, pretrained=True)`` leaves it
+    (``~/.cache/huggingface/hub`` by default):
+
+    - a snapshot folder ``.../snapshots/<hash>/`` (or any folder) holding
+      ``model.safetensors`` or ``pytorch_model.bin``;
+    - a repo folder ``models--timm--vit_base_patch16_384.augreg_in21k_ft_in1k``
+      (its ``refs/main`` snapshot, or its only one);
+    - the hub cache root: the repo ``models--timm--<vit_name>`` of timm's
+      default pretrained tag for ``vit_name`` (e.g.
+      ``vit_base_patch16_384`` -> ``.augreg_in21k_ft_in1k``), or the only
+      ``models--timm--<vit_name>.*`` repo there.
+
+    Raises:
+        FileNotFoundError: nothing usable there; the message says what was
+            found (e.g. a snapshot whose weight file is a dangling link of an
+            interrupted download).
+    """
+    path = osp.expanduser(path)
+    if osp.isfile(path):
+        return path
+    if not osp.isdir(path):
+        raise FileNotFoundError(f'ViT weights file not found: {path} '
+                                '(the vit_weights config key)')
+    for name in HUB_WEIGHT_FILES:
+        candidate = osp.join(path, name)
+        if osp.isfile(candidate):
+            return candidate
+        if osp.islink(candidate):
+            raise FileNotFoundError(
+                f'ViT weights {candidate} links to a missing blob '
+                f'({os.readlink(candidate)}): an interrupted download?')
+    if osp.isdir(osp.join(path, 'snapshots')):
+        return resolve_vit_weights(_hub_snapshot(path))
+    repos = sorted(d for d in os.listdir(path)
+                   if d.startswith('models--timm--'))
+    if repos and vit_name:
+        base = vit_name.split('.')[0]
+        wanted = [f'models--timm--{vit_name}']
+        try:
+            from timm.models import get_pretrained_cfg
+            cfg = get_pretrained_cfg(vit_name)
+            if cfg is not None and cfg.hf_hub_id:
+                wanted.insert(0, 'models--' + cfg.hf_hub_id.replace('/', '--'))
+        except Exception:  # noqa: BLE001 - unknown name: no default tag
+            pass
+        for repo in wanted:
+            if repo in repos:
+                return resolve_vit_weights(osp.join(path, repo))
+        tagged = [d for d in repos if d == f'models--timm--{base}'
+                  or d.startswith(f'models--timm--{base}.')]
+        if len(tagged) == 1:
+            return resolve_vit_weights(osp.join(path, tagged[0]))
+        if tagged:
+            raise FileNotFoundError(
+                f'ViT weights {path}: several cached repos of {base} '
+                f'({tagged}) and none is {wanted[0]}; point vit_weights at '
+                'one of them')
+    raise FileNotFoundError(
+        f'ViT weights {path}: a folder without {" / ".join(HUB_WEIGHT_FILES)}'
+        f', snapshots/ or a models--timm--{vit_name or "<vit_name>"}* repo '
+        f'(found {sorted(os.listdir(path))[:10]})')
+
+
+def load_vit_weights(vit: nn.Module, path: str,
+                     vit_name: Optional[str] = None) -> str:
     """Load the blocks and final norm of ``vit`` from a local file, strictly.
 
     Args:
         vit (nn.Module): a timm ``VisionTransformer``.
         path (str): ``.npz`` (Google AugReg / big_vision layout),
             ``.pth`` / ``.pt`` / ``.bin`` (torch state dict) or
-            ``.safetensors``.
+            ``.safetensors``; or a Hugging Face hub cache folder (see
+            :func:`resolve_vit_weights`).
+        vit_name (str, optional): the timm name, to find its repo in a hub
+            cache root folder.
+
+    Returns:
+        str: the file read.
 
     Raises:
         FileNotFoundError: the file does not exist.
         KeyError / ValueError: keys missing, unexpected or of the wrong
             shape (named in the message with the file).
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'ViT weights file not found: {path} '
-                                '(the vit_weights config key)')
+    path = resolve_vit_weights(path, vit_name)
     ext = osp.splitext(path)[1].lower()
     if ext not in VIT_WEIGHT_FORMATS:
         raise ValueError(f'ViT weights {path}: unsupported extension '
@@ -208,6 +307,7 @@ def load_vit_weights(vit: nn.Module, path: str) -> None:
     with torch.no_grad():
         for k, v in sd.items():
             own[k].copy_(v.to(own[k].dtype))
+    return path
 
 
 def build_vit(vit_name: str,
@@ -230,7 +330,7 @@ def build_vit(vit_name: str,
             'set vit_weights to a local .npz / .pth / .safetensors file, or '
             'allow_random_teacher=True for a test or demo (a random ViT is '
             'not the paper\'s cross-modal teacher)')
-    if weights is not None and not osp.isfile(weights):
+    if weights is not None and not osp.exists(osp.expanduser(weights)):
         raise FileNotFoundError(f'ViT weights file not found: {weights} '
                                 '(the vit_weights config key)')
     try:
@@ -250,9 +350,9 @@ def build_vit(vit_name: str,
             logger='current',
             level=30)
     else:
-        load_vit_weights(vit, weights)
+        path = load_vit_weights(vit, weights, vit_name)
         print_log(f'ACT teacher: loaded {vit_name} blocks + norm from '
-                  f'{weights}', logger='current')
+                  f'{path}', logger='current')
     return vit
 
 
