@@ -21,6 +21,7 @@ Example::
 
     python tools/demo_pipeline.py                       # make demo
     python tools/demo_pipeline.py --tasks modelnet40 scanobjectnn
+    python tools/demo_pipeline.py --tasks shapenetpart   # part segmentation
 """
 import argparse
 import glob
@@ -37,8 +38,15 @@ STAGE2_CONFIG = 'configs/demo/pretrain_shapenet_demo.py'
 TASK_CONFIGS = {
     'modelnet40': 'configs/demo/finetune_modelnet40_demo.py',
     'scanobjectnn': 'configs/demo/finetune_scanobjectnn_demo.py',
+    'shapenetpart': 'configs/demo/partseg_shapenetpart_demo.py',
 }
-CLS_METRIC = 'overall_acc'
+#: the two validation figures reported per task: (metric key, label)
+TASK_METRICS = {
+    'modelnet40': (('overall_acc', 'OA'), ('mean_acc', 'mAcc')),
+    'scanobjectnn': (('overall_acc', 'OA'), ('mean_acc', 'mAcc')),
+    'shapenetpart': (('instance_mIoU', 'ins. mIoU'), ('class_mIoU',
+                                                      'cls. mIoU')),
+}
 
 
 def parse_args(argv=None):
@@ -126,7 +134,7 @@ def train_curve(scalars, key):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def val_curve(scalars, key=CLS_METRIC):
+def val_curve(scalars, key):
     pairs = [(r['step'], r[key]) for r in scalars
              if key in r and 'iter' not in r]
     return [p[0] for p in pairs], [p[1] for p in pairs]
@@ -157,7 +165,7 @@ def summarise(stages, results, work_dir):
         summary['finetune'][task] = {
             init: dict(seconds=r['seconds'], checkpoint=r['checkpoint'],
                        **{m: last_val(r['scalars'], m)
-                          for m in ('overall_acc', 'mean_acc')})
+                          for m, _ in TASK_METRICS[task]})
             for init, r in runs.items()}
     summary['total_seconds'] = sum(
         r['seconds'] for r in [s1, s2] +
@@ -180,9 +188,9 @@ def summarise(stages, results, work_dir):
     for task, runs in summary['finetune'].items():
         for init, r in runs.items():
             name = f'fine-tune {task} ({init}){mark(results[task][init])}'
-            lines.append(f'{name:<38}'
-                         f'{r["seconds"] / 60:>8.1f}  OA {r["overall_acc"]:.1f}'
-                         f'%  mAcc {r["mean_acc"]:.1f}%')
+            figures = '  '.join(f'{label} {r[key]:.1f}%'
+                                for key, label in TASK_METRICS[task])
+            lines.append(f'{name:<38}{r["seconds"] / 60:>8.1f}  {figures}')
     lines.append(f'{"total":<38}{summary["total_seconds"] / 60:>8.1f}')
     print('\n'.join(lines), flush=True)
 
@@ -199,7 +207,13 @@ def plot(stages, results, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    # one panel per kind of downstream figure (accuracy, part mIoU)
+    panels = {}
+    for task in results:
+        key, label = TASK_METRICS[task][0]
+        panels.setdefault(key, (label, []))[1].append(task)
+    fig, axes = plt.subplots(
+        1, 2 + len(panels), figsize=(5 * (2 + len(panels)), 4))
     axes[0].plot(*train_curve(stages['stage1']['scalars'], 'loss'))
     axes[0].set(title='Stage I: teacher autoencoder', xlabel='iteration',
                 ylabel='loss (CD-L1 coarse + fine + KL)')
@@ -207,14 +221,15 @@ def plot(stages, results, path):
     axes[1].set(title='Stage II: masked distillation', xlabel='iteration',
                 ylabel='loss = 1 - mean cos')
     axes[1].set_yscale('log')
-    for task, runs in results.items():
-        for init, r in runs.items():
-            axes[2].plot(*val_curve(r['scalars']), marker='o',
-                         linestyle='-' if init == 'pretrained' else '--',
-                         label=f'{task}, {init}')
-    axes[2].set(title='fine-tune: validation accuracy', xlabel='epoch',
-                ylabel='overall accuracy (%)')
-    axes[2].legend()
+    for ax, (key, (label, tasks)) in zip(axes[2:], panels.items()):
+        for task in tasks:
+            for init, r in results[task].items():
+                ax.plot(*val_curve(r['scalars'], key), marker='o',
+                        linestyle='-' if init == 'pretrained' else '--',
+                        label=f'{task}, {init}')
+        ax.set(title=f'fine-tune: validation {label}', xlabel='epoch',
+               ylabel=f'{label} (%)')
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -79,6 +79,13 @@ train_pipeline = [
         use_normalized_coord=True,
         enlarge_size=0.2,
         min_unique_num=None),
+    # the reference's provider.random_scale_point_cloud + shift_point_cloud
+    dict(
+        type='PointcloudScaleAndTranslate',
+        scale_low=0.8,
+        scale_high=1.25,
+        translate_range=0.1,
+        isotropic=True),
     dict(type='NormalizePointsColor', color_mean=None),
     dict(type='Pack3DDetInputs', keys=['points', 'pts_semantic_mask'])
 ]
