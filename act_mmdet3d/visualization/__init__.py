@@ -1,0 +1,1 @@
+"""Headless pictures of what the model does (tools/visualize.py, hooks)."""
