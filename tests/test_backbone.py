@@ -183,6 +183,27 @@ def test_pretrained_init_cfg_with_prefix(tmp_path):
         assert torch.equal(dst.state_dict()[k], v), k
 
 
+def test_pretrained_without_cls_token_keeps_the_reference_init(tmp_path):
+    """A Point-MAE-like encoder without cls token: the tokens the file
+    lacks get the reference trunc-normal init, not zeros."""
+    torch.manual_seed(6)
+    src = MODELS.build(_small_cfg(with_cls_token=False))
+    src.init_weights()
+    ckpt = tmp_path / 'mae.pth'
+    torch.save(
+        dict(state_dict={f'backbone.{k}': v
+                         for k, v in src.state_dict().items()}), ckpt)
+    dst = MODELS.build(
+        _small_cfg(
+            init_cfg=dict(
+                type='Pretrained', checkpoint=str(ckpt), prefix='backbone.')))
+    dst.init_weights()
+    assert dst.cls_token.abs().sum() > 0 and dst.cls_pos.abs().sum() > 0
+    assert dst.cls_token.std() < 0.05
+    torch.testing.assert_close(dst.blocks[0].attn.qkv.weight,
+                               src.blocks[0].attn.qkv.weight)
+
+
 def test_bfloat16_autocast_close_to_float32():
     torch.manual_seed(6)
     backbone = MODELS.build(_small_cfg()).eval()

@@ -8,7 +8,9 @@ _base_ = ['../act/partseg_shapenetpart.py']
 
 data_root = 'data/demo/shapenetcore_partanno_segmentation_benchmark_v0_normal'
 num_points = 1024
-model = dict(backbone=dict(num_groups=64, init_cfg=None))
+# from scratch by default (an empty init_cfg); tools/demo_pipeline.py adds
+# model.backbone.init_cfg.type=Pretrained ... for the pretrained run
+model = dict(backbone=dict(num_groups=64, init_cfg=dict(_delete_=True)))
 
 meta_keys = {{_base_.meta_keys}}
 train_pipeline = [

@@ -130,11 +130,12 @@ class ACTPointTransformer(BaseModule):
 
     # ------------------------------------------------------------------ init
     def init_weights(self):
-        """Truncated-normal init as the reference, unless loading weights."""
-        if (isinstance(self.init_cfg, dict)
-                and self.init_cfg.get('type') == 'Pretrained'):
-            super().init_weights()
-            return
+        """Truncated-normal init as the reference, then pretrained weights.
+
+        With a ``Pretrained`` init_cfg the reference init runs first, so that
+        parameters the checkpoint lacks (e.g. the cls token of a Point-MAE
+        encoder) keep the reference initialisation rather than zeros.
+        """
         if self.with_cls_token:
             trunc_normal_(self.cls_token, std=.02)
             trunc_normal_(self.cls_pos, std=.02)
@@ -146,6 +147,9 @@ class ACTPointTransformer(BaseModule):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.constant_(m.bias, 0)
                 nn.init.constant_(m.weight, 1.0)
+        if (isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained'):
+            super().init_weights()
         self._is_init = True
 
     # --------------------------------------------------------------- freeze
