@@ -16,7 +16,7 @@ Example::
         --config configs/act/finetune_scanobjectnn_hardest.py
 
 Layouts (``--from``): see ``act_mmdet3d/engine/convert.py`` and
-``docs/model_zoo.md``; ``auto`` detects the layout from the key names.
+the README (model zoo); ``auto`` detects the layout from the key names.
 
 SRC is only read. DST is written through a temporary file in its folder
 and renamed into place (never half-written); an existing DST is replaced
