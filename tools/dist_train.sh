@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args...]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. Without GPUs the same
+# Multi-node (run on every node): NNODES, NODE_RANK, MASTER_ADDR, PORT
+# (docs/distributed.md). Without GPUs the same
 # command runs GPUS CPU processes over gloo.
 CONFIG=$1
 GPUS=$2
@@ -19,5 +20,5 @@ PYTHONPATH="$DIR/..":$PYTHONPATH \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     "$DIR/train.py" \
-    $CONFIG \
+    "$CONFIG" \
     --launcher pytorch "${@:3}"

@@ -13,10 +13,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import act_mmdet3d  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
-from train import shut_down_process_group  # noqa: E402
+from train import (check_work_dir, load_config,  # noqa: E402
+                   shut_down_process_group)
+
+from act_mmdet3d.engine.hooks import (  # noqa: E402
+    CheckpointMatchHook, is_complete_checkpoint)
 
 
 def parse_args(argv=None):
@@ -43,11 +47,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                  'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: '
+                                f'{args.checkpoint}')
+    if not is_complete_checkpoint(args.checkpoint):
+        raise ValueError(f'checkpoint {args.checkpoint} is truncated or '
+                         'corrupt (not a complete torch.save file)')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -56,11 +62,14 @@ def main(argv=None):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir)
     cfg.load_from = args.checkpoint
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    # mmengine loads with strict=False: refuse another model's checkpoint
+    runner.register_hook(CheckpointMatchHook(args.checkpoint))
     try:
         return runner.test()
     finally:

@@ -33,6 +33,14 @@ def load_pickle(path: str, what: str):
                          f'{e})') from e
 
 
+def read_text_lines(path: str, what: str) -> List[str]:
+    """``read_lines`` with a clear error for a binary / corrupt file."""
+    try:
+        return read_lines(path, what)
+    except UnicodeDecodeError as e:
+        raise ValueError(f'{path}: not a text file ({what}; {e})') from e
+
+
 def check_label(label, source: str, num_classes: int) -> int:
     """A class index (int, or a 1-element array as the caches store it)."""
     arr = np.asarray(label)
@@ -146,7 +154,8 @@ class ModelNet40Dataset(BaseDataset):
         self.shape_names_file = osp.join(data_root,
                                          f'{prefix}_shape_names.txt')
         file_classes = tuple(
-            read_lines(self.shape_names_file, 'ModelNet40Dataset class file'))
+            read_text_lines(self.shape_names_file,
+                            'ModelNet40Dataset class file'))
         if not file_classes:
             raise ValueError(f'{self.shape_names_file}: no class names')
         self.file_classes = file_classes
@@ -193,7 +202,8 @@ class ModelNet40Dataset(BaseDataset):
     def _read_shape_ids(self, required: bool) -> Optional[List[str]]:
         if not required and not osp.exists(self.list_file):
             return None
-        return read_lines(self.list_file, 'ModelNet40Dataset split file')
+        return read_text_lines(self.list_file,
+                               'ModelNet40Dataset split file')
 
     def _load_txt_list(self) -> List[dict]:
         class_index = {c: i for i, c in enumerate(self.file_classes)}

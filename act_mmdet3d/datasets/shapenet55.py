@@ -7,8 +7,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmdet3d.registry import DATASETS
-from .transforms.utils import (check_exists, check_points, make_points,
-                               read_lines)
+from .modelnet40 import read_text_lines
+from .transforms.utils import check_exists, check_points, make_points
 
 # (synset id, name) of the 55 categories, in synset order
 # (the reference's ``data/shapenet_synset_dict.json``).
@@ -192,7 +192,8 @@ class ShapeNet55Dataset(BaseDataset):
         data_list = []
         for ann_file in self.ann_files:
             for lineno, line in enumerate(
-                    read_lines(ann_file, 'ShapeNet55Dataset split file'), 1):
+                    read_text_lines(ann_file, 'ShapeNet55Dataset split file'),
+                    1):
                 stem = osp.splitext(osp.basename(line))[0]
                 if '-' not in stem:
                     raise ValueError(

@@ -20,9 +20,16 @@ one function at run time, is idempotent and is documented here:
   the ``nccl`` backend. Without CUDA, ``init_dist`` switches ``nccl`` to
   ``gloo`` and skips ``set_device``; ``MMDistributedDataParallel`` drops
   ``device_ids`` for CPU modules (DDP rejects device ids for CPU modules).
+  mmengine's ``FSDPStrategy`` passes ``device_id=LOCAL_RANK`` (a CUDA
+  index) to FSDP; without CUDA it passes the CPU device instead, which
+  torch's FSDP supports with gloo. Its ``load_optim_state_dict`` (used by
+  ``--resume``) calls ``FSDP.optim_state_dict_to_load`` with torch 2.0's
+  argument order (state dict, model, optimizer); torch >= 2.1 takes
+  (model, optimizer, state dict): it is called that way instead.
 """
 import contextlib
 import functools
+import inspect
 
 import numpy as np
 import torch
@@ -144,10 +151,12 @@ def _cpu_friendly_init_dist(init_dist):
 
 def patch_init_dist():
     """Make ``launcher=pytorch|slurm`` work on CPU-only machines (gloo)."""
+    import mmengine._strategy.distributed as strategy_module
     import mmengine.dist
     import mmengine.dist.utils
     import mmengine.runner.runner as runner_module
-    for module in (mmengine.dist.utils, mmengine.dist, runner_module):
+    for module in (mmengine.dist.utils, mmengine.dist, runner_module,
+                   strategy_module):
         fn = getattr(module, 'init_dist', None)
         if fn is not None and not getattr(fn, '__act_mmdet3d_patched__',
                                           False):
@@ -173,6 +182,57 @@ def patch_ddp_for_cpu_modules():
     MMDistributedDataParallel.__init__ = __init__
 
 
+def patch_fsdp_strategy_for_cpu():
+    """FSDP on the CPU device when CUDA is unavailable (gloo)."""
+    try:
+        from mmengine._strategy import FSDPStrategy
+    except ImportError:  # pragma: no cover - torch without FSDP
+        return
+    wrap = FSDPStrategy._wrap_model
+    if getattr(wrap, '__act_mmdet3d_patched__', False):
+        return
+
+    @functools.wraps(wrap)
+    def _wrap_model(self, model):
+        if torch.cuda.is_available():
+            return wrap(self, model)
+        cfg = dict(self.model_wrapper or dict(
+            type='MMFullyShardedDataParallel'))
+        cfg.setdefault('device_id', torch.device('cpu'))
+        original, self.model_wrapper = self.model_wrapper, cfg
+        try:
+            return wrap(self, model)
+        finally:
+            self.model_wrapper = original
+
+    _wrap_model.__act_mmdet3d_patched__ = True
+    FSDPStrategy._wrap_model = _wrap_model
+
+
+def patch_fsdp_optim_state_loading():
+    """Call ``FSDP.optim_state_dict_to_load`` with torch >= 2.1's argument
+    order (model, optimizer, state dict) when resuming an FSDP run."""
+    try:
+        from mmengine._strategy import FSDPStrategy
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+    except ImportError:  # pragma: no cover - torch without FSDP
+        return
+    params = list(inspect.signature(FSDP.optim_state_dict_to_load).parameters)
+    load = FSDPStrategy.load_optim_state_dict
+    if params[:2] != ['model', 'optim'] or getattr(
+            load, '__act_mmdet3d_patched__', False):
+        return
+
+    @functools.wraps(load)
+    def load_optim_state_dict(self, state_dict: dict) -> None:
+        optimizer = self.optim_wrapper.optimizer
+        self.optim_wrapper.load_state_dict(
+            FSDP.optim_state_dict_to_load(self.model, optimizer, state_dict))
+
+    load_optim_state_dict.__act_mmdet3d_patched__ = True
+    FSDPStrategy.load_optim_state_dict = load_optim_state_dict
+
+
 def apply_compat_patches():
     """Apply every fix once (called by ``import act_mmdet3d``)."""
     global _APPLIED
@@ -183,4 +243,6 @@ def apply_compat_patches():
     patch_checkpoint_loading()
     patch_init_dist()
     patch_ddp_for_cpu_modules()
+    patch_fsdp_strategy_for_cpu()
+    patch_fsdp_optim_state_loading()
     _APPLIED = True

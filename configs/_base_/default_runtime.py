@@ -6,8 +6,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # written to <name>.tmp and renamed: a kill while saving never leaves a
+    # truncated checkpoint; `last_checkpoint` always names a complete one
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # torch / numpy / python RNG states in every checkpoint, restored on
+    # resume (tools/train.py trains epoch-based configs with
+    # ExactResumeEpochBasedTrainLoop, which also resumes mid-epoch)
+    rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(
