@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args...]
 # Multi-node (run on every node): NNODES, NODE_RANK, MASTER_ADDR, PORT
-# (docs/distributed.md). Without GPUs the same
+# (README, "Scale and reliability"). Without GPUs the same
 # command runs GPUS CPU processes over gloo.
 CONFIG=$1
 GPUS=$2

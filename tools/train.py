@@ -7,8 +7,8 @@ Example::
     python tools/train.py CONFIG --cfg-options train_dataloader.batch_size=16
     python tools/train.py CONFIG --seed 1 --accumulate 2
 
-Reliability defaults (see docs/distributed.md): checkpoints are written
-atomically (``AtomicCheckpointHook``, also in place of a config's plain
+Reliability defaults (README, "Scale and reliability"): checkpoints are
+written atomically (``AtomicCheckpointHook``, also in place of a config's plain
 ``CheckpointHook``), carry the RNG states (``RNGStateHook``), and
 epoch-based configs train with ``ExactResumeEpochBasedTrainLoop``, so
 ``--resume`` continues a killed run exactly, even mid-epoch.

@@ -5,7 +5,8 @@
 # 1024) or a scaled-up student.
 #
 #   tools/dist_train.sh configs/act/pretrain_shapenet_fsdp.py 8
-#   (multi-node and the batch / learning-rate rule: docs/distributed.md)
+#   (multi-node and the batch / learning-rate rule: README, "Scale and
+#   reliability")
 #
 # Every ViT block (student encoder, decoder, the teacher's prompted ViT) is
 # its own FSDP unit (act_vit_block_wrap_policy); the rest of the model,
