@@ -80,7 +80,8 @@ def write_s3dis(root, areas=(1, 5), rooms_per_area=1, seed=0):
             pickle.dump(info, f)
         # two training samples per room (mmdet3d resamples by point count)
         np.save(
-            osp.join(root, 'seg_info', f'Area_{area}_resampled_scene_idxs.npy'),
+            osp.join(root, 'seg_info',
+                     f'Area_{area}_resampled_scene_idxs.npy'),
             np.repeat(np.arange(rooms_per_area), 2).astype(np.int32))
 
 

@@ -1,4 +1,4 @@
-"""ACTSegmentor / ACTSegHead / PointFeaturePropagation (ShapeNetPart, S3DIS)."""
+"""ACTSegmentor, ACTSegHead, PointFeaturePropagation (ShapeNetPart, S3DIS)."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -104,8 +104,8 @@ class ACTSegHead(Base3DDecodeHead):
             global_channels += category_channels
         self.propagation = PointFeaturePropagation(
             point_channels + in_channels, fp_channels, squared_distance)
-        self.convs1 = nn.Conv1d(self.propagation.out_channels + global_channels,
-                                mid_channels, 1)
+        self.convs1 = nn.Conv1d(
+            self.propagation.out_channels + global_channels, mid_channels, 1)
         self.bns1 = nn.BatchNorm1d(mid_channels)
         self.dp1 = nn.Dropout(dropout_ratio)
         self.convs2 = nn.Conv1d(mid_channels, channels, 1)

@@ -75,7 +75,8 @@ class PointFeaturePropagation(nn.Module):
         return three_interpolate(source_feats.contiguous(), idx, weight)
 
     def forward(self, target_xyz: Tensor, source_xyz: Tensor,
-                target_feats: Optional[Tensor], source_feats: Tensor) -> Tensor:
+                target_feats: Optional[Tensor],
+                source_feats: Tensor) -> Tensor:
         """Propagate features from M source to N target points.
 
         Args:
