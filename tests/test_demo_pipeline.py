@@ -1,6 +1,7 @@
 """tools/demo_pipeline.py: Stage I -> Stage II -> fine-tune (pretrained vs
 scratch) on the demo data, shrunk to a few iterations per stage."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -43,9 +44,23 @@ def test_demo_pipeline_chains_the_stages(tmp_path):
     assert (tmp_path / 'summary.png').stat().st_size > 10000
     assert 'fine-tune modelnet40 (pretrained)' in out
     assert 'fine-tune modelnet40 (scratch)' in out
+    # the pictures (act_mmdet3d.visualization), each a PNG that decodes
+    pictures = sorted(os.listdir(tmp_path / 'pictures'))
+    assert pictures == [
+        'curves_modelnet40.png', 'curves_pretraining.png',
+        'groups_autoencoder_shapenet_demo_test0.png',
+        'mask_pretrain_shapenet_demo_train0.png',
+        'reconstruction_autoencoder_shapenet_demo_test0.png'
+    ]
+    from PIL import Image
+    for name in pictures:
+        with Image.open(tmp_path / 'pictures' / name) as im:
+            im.load()  # decodes
+            if not name.startswith('curves'):
+                assert im.size == (720, 480), name
 
     # a second run skips every finished stage and reports the same figures
-    again = _run(tmp_path)
+    again = _run(tmp_path, '--no-pictures')
     assert again.count('done before, skipped') == 4
     assert json.loads((tmp_path / 'summary.json').read_text())[
         'finetune'] == summary['finetune']

@@ -11,7 +11,11 @@ the terminal and lands in its work dir), chained by checkpoint paths given
 as ``--cfg-options``. At the end the tool prints a summary table (time and
 result of every stage, the last-epoch accuracy of the pretrained and the
 from-scratch model side by side), and writes ``summary.json`` and
-``summary.png`` (the curves) to the work dir.
+``summary.png`` (the curves) to the work dir, then a few pictures of what
+the models do under ``<work dir>/pictures/`` (``tools/visualize.py``'s
+modes, drawn in-process: the tokenizer groups, the Stage I reconstruction,
+the Stage II mask, the curves of every fine-tune pretrained vs scratch and,
+when that task ran, the part segmentation; ``--no-pictures`` skips them).
 
 A finished stage (``done.json`` in its work dir) is skipped on the next run
 unless ``--force``; ``--cfg-options`` entries are added to every stage (the
@@ -62,6 +66,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
         help='added to every stage (e.g. train_cfg.max_epochs=1)')
+    parser.add_argument(
+        '--no-pictures', action='store_true',
+        help='do not draw the pictures under <work dir>/pictures')
     return parser.parse_args(argv)
 
 
@@ -235,6 +242,52 @@ def plot(stages, results, path):
     plt.close(fig)
 
 
+# ------------------------------------------------------------- pictures
+#: (width, height) of the demo's pictures
+PICTURE_SIZE = (720, 480)
+
+
+def write_pictures(stages, results, work_dir):
+    """Draw the demo's pictures under ``<work_dir>/pictures`` in-process
+    (act_mmdet3d.visualization, as tools/visualize.py): sample 0 of each
+    stage's first split (test; train for Stage II, which has none) with
+    the stage's own config options. Returns the files."""
+    from act_mmdet3d.visualization import render, render_curves
+    out = osp.abspath(osp.join(work_dir, 'pictures'))
+    s1, s2 = stages['stage1'], stages['stage2']
+    size = dict(size=PICTURE_SIZE)
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # configs name their data relative to the repository
+    try:
+        paths = render('groups', s1['config'], s1['checkpoint'], out_dir=out,
+                       cfg_options=s1['cfg_options'], draw_kwargs=size)
+        paths += render('reconstruction', s1['config'], s1['checkpoint'],
+                        out_dir=out, cfg_options=s1['cfg_options'],
+                        draw_kwargs=size)
+        paths += render('mask', s2['config'], s2['checkpoint'], out_dir=out,
+                        cfg_options=s2['cfg_options'], draw_kwargs=size)
+        paths.append(render_curves(
+            [s1['work_dir'], s2['work_dir']],
+            osp.join(out, 'curves_pretraining.png'),
+            labels=['Stage I', 'Stage II'],
+            title='pretraining curves: Stage I teacher, Stage II student'))
+        for task, runs in results.items():
+            paths.append(render_curves(
+                [runs['pretrained']['work_dir'], runs['scratch']['work_dir']],
+                osp.join(out, f'curves_{task}.png'),
+                labels=['pretrained', 'scratch'],
+                title=f'fine-tune {task}: pretrained vs scratch'))
+            if task == 'shapenetpart':
+                run = runs['pretrained']
+                paths += render('partseg', run['config'], run['checkpoint'],
+                                out_dir=out, cfg_options=run['cfg_options'],
+                                draw_kwargs=size)
+    finally:
+        os.chdir(cwd)
+    print(f'wrote {len(paths)} pictures to {out}', flush=True)
+    return paths
+
+
 def main(argv=None):
     args = parse_args(argv)
     work_dir = args.work_dir
@@ -267,7 +320,10 @@ def main(argv=None):
                 osp.join(work_dir, f'finetune_{task}_{init}'), opts + extra,
                 args.force or (init == 'pretrained'
                                and stages['stage2']['ran']))
-    return summarise(stages, results, work_dir)
+    summary = summarise(stages, results, work_dir)
+    if not args.no_pictures:
+        summary['pictures'] = write_pictures(stages, results, work_dir)
+    return summary
 
 
 if __name__ == '__main__':

@@ -61,3 +61,25 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+
+# Pictures: the reconstruction of 2 validation clouds at the validation
+# epoch, in <work_dir>/vis/epoch_<e>/
+# (ACTVisualizationHook, see docs/visualization.md)
+custom_hooks = custom_hooks + [
+    dict(
+        type='ACTVisualizationHook',
+        draw=True,
+        interval=max_epochs,
+        modes=['reconstruction'],
+        indices=[0, 1]),
+]
+
+# Scalars (loss, lr, ...) go to <work_dir>/<timestamp>/vis_data/scalars.json
+# through mmengine's LocalVisBackend; uncomment TensorboardVisBackend to also
+# write TensorBoard event files there (pip install .[tensorboard]).
+visualizer = dict(
+    type='Visualizer',
+    vis_backends=[
+        dict(type='LocalVisBackend'),
+        # dict(type='TensorboardVisBackend'),
+    ])

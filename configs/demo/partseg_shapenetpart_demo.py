@@ -57,3 +57,25 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 default_hooks = dict(logger=dict(interval=5))
+
+# Pictures: prediction vs ground truth of 2 test shapes every 2 epochs,
+# in <work_dir>/vis/epoch_<e>/
+# (ACTVisualizationHook, see docs/visualization.md)
+custom_hooks = [
+    dict(
+        type='ACTVisualizationHook',
+        draw=True,
+        interval=2,
+        modes=['partseg'],
+        indices=[0, 1]),
+]
+
+# Scalars (loss, lr, ...) go to <work_dir>/<timestamp>/vis_data/scalars.json
+# through mmengine's LocalVisBackend; uncomment TensorboardVisBackend to also
+# write TensorBoard event files there (pip install .[tensorboard]).
+visualizer = dict(
+    type='Visualizer',
+    vis_backends=[
+        dict(type='LocalVisBackend'),
+        # dict(type='TensorboardVisBackend'),
+    ])

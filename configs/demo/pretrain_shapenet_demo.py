@@ -45,3 +45,26 @@ train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+
+# Pictures: the Stage II mask of 2 training clouds every 3 epochs (no
+# validation set), in <work_dir>/vis/epoch_<e>/
+# (ACTVisualizationHook, see docs/visualization.md)
+custom_hooks = [
+    dict(
+        type='ACTVisualizationHook',
+        draw=True,
+        interval=3,
+        modes=['mask'],
+        indices=[0, 1],
+        split='train'),
+]
+
+# Scalars (loss, lr, ...) go to <work_dir>/<timestamp>/vis_data/scalars.json
+# through mmengine's LocalVisBackend; uncomment TensorboardVisBackend to also
+# write TensorBoard event files there (pip install .[tensorboard]).
+visualizer = dict(
+    type='Visualizer',
+    vis_backends=[
+        dict(type='LocalVisBackend'),
+        # dict(type='TensorboardVisBackend'),
+    ])
