@@ -64,7 +64,7 @@ default_hooks = dict(
 
 # Pictures: the reconstruction of 2 validation clouds at the validation
 # epoch, in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = custom_hooks + [
     dict(
         type='ACTVisualizationHook',

@@ -44,7 +44,7 @@ default_hooks = dict(
 
 # Pictures: the tokenizer groups of 2 of the fold's test clouds after the
 # last epoch, in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = [
     dict(
         type='ACTVisualizationHook',

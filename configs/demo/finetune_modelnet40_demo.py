@@ -40,7 +40,7 @@ default_hooks = dict(logger=dict(interval=5))
 
 # Pictures: the tokenizer groups of 2 validation clouds after the last
 # epoch, in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = [
     dict(
         type='ACTVisualizationHook',

@@ -68,7 +68,7 @@ default_hooks = dict(
 
 # Pictures: the tokenizer groups (128 x 32) of 2 validation clouds after
 # the last epoch, in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = [
     dict(
         type='ACTVisualizationHook',

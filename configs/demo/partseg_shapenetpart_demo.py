@@ -60,7 +60,7 @@ default_hooks = dict(logger=dict(interval=5))
 
 # Pictures: prediction vs ground truth of 2 test shapes every 2 epochs,
 # in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = [
     dict(
         type='ACTVisualizationHook',

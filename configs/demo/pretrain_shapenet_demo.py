@@ -48,7 +48,7 @@ default_hooks = dict(
 
 # Pictures: the Stage II mask of 2 training clouds every 3 epochs (no
 # validation set), in <work_dir>/vis/epoch_<e>/
-# (ACTVisualizationHook, see docs/visualization.md)
+# (ACTVisualizationHook, see the README: "Pictures of what the model does")
 custom_hooks = [
     dict(
         type='ACTVisualizationHook',
