@@ -177,7 +177,8 @@ def test_last_epoch_reporting_and_seed(path):
     """No best-epoch selection by default; the documented switch adds it."""
     cfg = load_cfg(path)
     hook = cfg.default_hooks.checkpoint
-    assert hook.type == 'CheckpointHook' and 'save_best' not in hook
+    # the atomic CheckpointHook (write to a temporary name, then rename)
+    assert hook.type == 'AtomicCheckpointHook' and 'save_best' not in hook
     assert hook.get('save_last', True) and hook.max_keep_ckpts >= 1
     if path in PAPER:
         assert hook.interval == 1
