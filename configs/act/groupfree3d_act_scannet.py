@@ -2,7 +2,7 @@
 # v2 with the ACT transformer as its backbone: the stock config (mmdet3d's
 # ScanNetDataset, pipelines, GroupFree3DHead, IndoorMetric) with the
 # backbone swapped; see configs/act/votenet_act_scannet.py and
-# docs/detection.md.
+# the README (3D object detection).
 _base_ = ['mmdet3d::groupfree3d/groupfree3d_head-L6-O256_4xb8_scannet-seg.py']
 custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
 

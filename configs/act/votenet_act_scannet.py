@@ -2,7 +2,7 @@
 # as its backbone: the stock config (mmdet3d's ScanNetDataset, pipelines,
 # VoteHead, IndoorMetric mAP_0.25 / mAP_0.50, schedule) with the backbone
 # swapped. The paper evaluates ACT inside 3DETR (AP25 63.8), which
-# mmdet3d 1.4 does not have; see docs/detection.md.
+# mmdet3d 1.4 does not have; see the README (3D object detection).
 #
 # Data: mmdet3d's `python tools/create_data.py scannet --root-path
 # ./data/scannet --out-dir ./data/scannet --extra-tag scannet` layout.
