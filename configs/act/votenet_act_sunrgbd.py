@@ -1,7 +1,8 @@
 # mmdet3d's own VoteNet on SUN RGB-D v1 (10 classes, yaw-rotated boxes)
 # with the ACT transformer as its backbone: the stock config (mmdet3d's
 # SUNRGBDDataset, pipelines, VoteHead, IndoorMetric) with the backbone
-# swapped; see configs/act/votenet_act_scannet.py and the README (3D object detection).
+# swapped; see configs/act/votenet_act_scannet.py and the README
+# (3D object detection).
 #
 # Data: mmdet3d's `python tools/create_data.py sunrgbd --root-path
 # ./data/sunrgbd --out-dir ./data/sunrgbd --extra-tag sunrgbd` layout.
