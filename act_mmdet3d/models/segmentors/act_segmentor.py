@@ -134,7 +134,7 @@ class ACTSegmentor(EncoderDecoder3D):
             return super().predict(batch_inputs_dict, batch_data_samples,
                                    rescale)
         metas = [s.metainfo for s in batch_data_samples]
-        logits = self.encode_decode(torch.stack(list(points)), metas)
+        logits = self.encode_decode(stack_points(points), metas)
         return self.postprocess_result(list(logits), batch_data_samples)
 
     def _forward(self,
