@@ -844,7 +844,8 @@ def infer_teacher_cfg(state: Mapping[str, Tensor], p: str = '') -> dict:
         vit_weights=None,
         allow_random_teacher=True,
         num_prompts=prompts,
-        deep_prompt=t + 'deep_prompt_tokens' in state)
+        tuning=('deep' if t + 'deep_prompt_tokens' in state else
+                'shallow' if prompts else 'frozen'))
 
 
 #: (width, depth) -> the timm ViT a teacher is built with

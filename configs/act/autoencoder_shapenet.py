@@ -26,11 +26,15 @@ model = dict(
     tokens_dims=384,
     decoder_dims=384,
     dgcnn_k=4,
+    # the teacher transformer and how it is tuned (the paper's analysis:
+    # teacher_type 'vit' / 'lm' / 'none', tuning 'deep' / 'shallow' /
+    # 'frozen' / 'full'; configs/ablation/ runs them as a grid)
+    teacher_type='vit',
     vit_name='vit_base_patch16_384',
     vit_weights=vit_weights,
     allow_random_teacher=False,
     num_prompts=64,
-    deep_prompt=True,
+    tuning='deep',
     prompt_dropout=0.1,
     train_hard=False,
     test_hard=True,

@@ -1,5 +1,6 @@
-from .act_distill_head import ACTDistillHead  # noqa: F401
+from .act_distill_head import ACTDistillHead
 from .point_cls_head import ACTClsHead
+from .point_recon_head import PointReconHead
 from .point_seg_head import ACTSegHead
 
-__all__ = ['ACTClsHead', 'ACTSegHead']
+__all__ = ['ACTClsHead', 'ACTDistillHead', 'ACTSegHead', 'PointReconHead']

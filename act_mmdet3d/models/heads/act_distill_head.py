@@ -24,10 +24,15 @@ class ACTDistillHead(BaseModule):
     Args:
         in_channels (int): decoder width. Defaults to 384.
         out_channels (int): teacher feature width. Defaults to 384.
+            :class:`ACTPretrainer` replaces ``'auto'`` by the width of the
+            teacher layer it distils (``target_kwargs.layer``).
         eps (float): ``cosine_similarity`` eps. Defaults to 1e-8.
         loss_weight (float): loss weight. Defaults to 1.
         init_cfg (dict, optional): initialisation config.
     """
+
+    #: what :class:`ACTPretrainer` hands to :meth:`loss` as the target
+    target = 'features'
 
     def __init__(self,
                  in_channels: int = 384,

@@ -1,8 +1,9 @@
-"""A frozen pretrained timm ViT run on point tokens with deep prompt tuning.
+"""A frozen pretrained transformer run on point tokens with prompt tuning.
 
 This is the "cross-modal" part of the ACT Stage I teacher: point tokens are
-projected to the image transformer's width, prompts are prepended, and the
-frozen blocks + final norm of a pretrained ViT process the sequence.
+projected to the transformer's width, prompts are prepended, and the frozen
+blocks + final norm of a pretrained ViT (or the layers of a pretrained
+language model) process the sequence.
 """
 import os
 import os.path as osp
@@ -356,16 +357,116 @@ def build_vit(vit_name: str,
     return vit
 
 
+#: tuning modes of the teacher transformer: (prompts, deep prompts, frozen)
+TUNING_MODES = {
+    'deep': (True, True, True),
+    'shallow': (True, False, True),
+    'frozen': (False, False, True),
+    'full': (False, False, False),
+}
+#: kinds of pretrained transformer the teacher can wrap
+TRANSFORMER_TYPES = ('vit', 'lm')
+
+
+def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
+    """The layers of a local Hugging Face ``transformers`` encoder.
+
+    Reads a folder written by ``save_pretrained`` (``config.json`` and
+    ``model.safetensors`` / ``pytorch_model.bin``) with
+    ``AutoModel.from_pretrained(path, local_files_only=True)`` and keeps the
+    layer stack ``encoder.layer`` (BERT, RoBERTa, ELECTRA, ...): the word /
+    position embeddings, pooler and attention masks are not used, the point
+    tokens, prompts and position MLP take their place (the reference's
+    ``ACTPromptedDiscreteVAEwithBERT`` keeps ``BertModel.encoder`` too).
+
+    Returns:
+        tuple: (layers, hidden width).
+
+    Raises:
+        ImportError: ``transformers`` is not installed (``pip install
+            .[nlp]``).
+        FileNotFoundError / ValueError: no model folder, or a model without
+            an ``encoder.layer`` stack; the message names ``lm_path``.
+    """
+    if path is None:
+        raise ValueError('teacher_type="lm" needs lm_path: a local folder '
+                         'written by save_pretrained of transformers (e.g. '
+                         'bert-base-uncased)')
+    path = osp.expanduser(path)
+    if not osp.isfile(osp.join(path, 'config.json')):
+        raise FileNotFoundError(
+            f'language-model teacher {path} (the lm_path config key): no '
+            'config.json there; expected a folder written by '
+            'save_pretrained')
+    try:
+        from transformers import AutoModel
+    except ImportError as e:
+        raise ImportError('the language-model teacher needs the '
+                          '"transformers" package: pip install .[nlp]') from e
+    try:
+        model = AutoModel.from_pretrained(path, local_files_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt / partial folder
+        raise ValueError(f'language-model teacher {path} (lm_path): '
+                         f'{type(e).__name__}: {e}') from e
+    layers = getattr(getattr(model, 'encoder', None), 'layer', None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(f'language-model teacher {path} '
+                         f'({type(model).__name__}) has no encoder.layer '
+                         'stack; BERT-style encoders are supported')
+    print_log(f'ACT teacher: loaded {len(layers)} {type(model).__name__} '
+              f'layers from {path}', logger='current')
+    return layers, int(model.config.hidden_size)
+
+
+class LanguageModelLayer(nn.Module):
+    """One ``transformers`` encoder layer called on a token sequence alone.
+
+    Args:
+        layer (nn.Module): e.g. a ``BertLayer``; called as
+            ``layer(hidden_states)`` (no attention mask: every token attends
+            to every token). Its output is a tensor or a tuple whose first
+            entry is the hidden states, depending on the transformers
+            version.
+    """
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.layer(x)
+        return out[0] if isinstance(out, (tuple, list)) else out
+
+
 class PromptedTransformer(nn.Module):
-    """Point tokens through a frozen timm ViT with (deep) prompt tuning.
+    """Point tokens through a frozen pretrained transformer, prompt-tuned.
 
     tokens (B, G, C) --proj_pre--> (B, G, D); prepend P prompt tokens; before
     every block add the position embedding (prompt positions for the
-    prompts, an MLP 3 -> 128 -> D of the centres for the tokens); with
-    ``deep_prompt`` the prompt slots are replaced by fresh learnable prompts
-    before blocks 1..depth-1. Then the ViT's final norm, the prompts are
-    dropped and ``proj_post`` maps back to C. This is the reference
+    prompts, an MLP 3 -> 128 -> D of the centres for the tokens); with deep
+    prompts the prompt slots are replaced by fresh learnable prompts before
+    blocks 1..depth-1. Then the final norm, the prompts are dropped and
+    ``proj_post`` maps back to C. This is the reference
     ``ACTPromptedDiscreteVAEwithVIT.visual_embedding_deep_prompt``.
+
+    The transformer is a timm ViT / DeiT (``transformer_type='vit'``: its
+    ``blocks`` and final ``norm``) or the layer stack of a local
+    ``transformers`` language model (``'lm'``: ``encoder.layer``; BERT-style
+    layers are post-norm, so the final norm is the identity), the paper's
+    "any frozen pretrained transformer" teacher.
+
+    ``tuning`` chooses what trains (the paper's analysis):
+
+    - ``'deep'`` (default): frozen blocks, prompts at the input and fresh
+      ones before every later block;
+    - ``'shallow'``: frozen blocks, prompts at the input only;
+    - ``'frozen'``: frozen blocks, no prompts (``num_prompts`` ignored);
+    - ``'full'``: every block and the norm trained, no prompts.
+
+    In every mode gradients flow *through* the blocks to the trainable
+    parts before them (the reference's frozen-without-prompts path runs the
+    ViT under ``no_grad``, which leaves the codebook, DGCNN 1 and
+    mini-PointNet without a reconstruction gradient).
 
     Parameter names follow the reference (``visual_embed.0.{i}`` blocks,
     ``visual_embed.1`` norm, ``visual_prompt_token``, ``visual_prompt_pos``,
@@ -373,15 +474,17 @@ class PromptedTransformer(nn.Module):
     ``proj_pre``, ``proj_post``).
 
     Args:
-        vit_name (str): timm model name.
+        vit_name (str): timm model name (``transformer_type='vit'``).
         vit_weights (str, optional): local weights file.
         allow_random_teacher (bool): allow random ViT weights.
         in_channels (int): token width C (384).
         num_prompts (int): P (64); 0 disables prompts.
-        deep_prompt (bool): fresh prompts before every block after the first.
+        tuning (str): ``'deep'``, ``'shallow'``, ``'frozen'`` or ``'full'``.
         prompt_dropout (float): dropout on the prompt tokens (0.1).
         pos_hidden (int): hidden width of the position MLP (128).
-        freeze (bool): freeze the ViT blocks and norm (kept in eval mode).
+        transformer_type (str): ``'vit'`` or ``'lm'``.
+        lm_path (str, optional): local ``transformers`` model folder
+            (``transformer_type='lm'``).
     """
 
     def __init__(self,
@@ -390,19 +493,37 @@ class PromptedTransformer(nn.Module):
                  allow_random_teacher: bool = False,
                  in_channels: int = 384,
                  num_prompts: int = 64,
-                 deep_prompt: bool = True,
+                 tuning: str = 'deep',
                  prompt_dropout: float = 0.1,
                  pos_hidden: int = 128,
-                 freeze: bool = True):
+                 transformer_type: str = 'vit',
+                 lm_path: Optional[str] = None):
         super().__init__()
-        vit = build_vit(vit_name, vit_weights, allow_random_teacher)
-        self.vit_name = vit_name
-        self.visual_embed = nn.Sequential(vit.blocks, vit.norm)
-        self.depth = len(vit.blocks)
-        dim = self.embed_dims = vit.embed_dim
+        if tuning not in TUNING_MODES:
+            raise ValueError(f'tuning must be one of {tuple(TUNING_MODES)}, '
+                             f'got {tuning!r}')
+        if transformer_type not in TRANSFORMER_TYPES:
+            raise ValueError(f'transformer_type must be one of '
+                             f'{TRANSFORMER_TYPES}, got {transformer_type!r}')
+        if transformer_type == 'vit':
+            vit = build_vit(vit_name, vit_weights, allow_random_teacher)
+            blocks, norm, dim = vit.blocks, vit.norm, vit.embed_dim
+            self.vit_name = vit_name
+        else:
+            layers, dim = build_language_model(lm_path)
+            blocks = nn.Sequential(*[LanguageModelLayer(m) for m in layers])
+            norm = nn.Identity()
+            self.vit_name = None
+        self.transformer_type = transformer_type
+        self.tuning = tuning
+        use_prompts, deep, self.freeze = TUNING_MODES[tuning]
+        if not use_prompts:
+            num_prompts = 0
+        self.visual_embed = nn.Sequential(blocks, norm)
+        self.depth = len(blocks)
+        self.embed_dims = dim
         self.num_prompts = num_prompts
-        self.deep_prompt = deep_prompt and num_prompts > 0
-        self.freeze = freeze
+        self.deep_prompt = deep and num_prompts > 0
         self.proj_pre = nn.Linear(in_channels, dim)
         self.visual_pos_embed = nn.Sequential(
             nn.Linear(3, pos_hidden), nn.GELU(), nn.Linear(pos_hidden, dim))
@@ -422,7 +543,7 @@ class PromptedTransformer(nn.Module):
                     torch.zeros(self.depth - 1, num_prompts, dim))
                 nn.init.trunc_normal_(self.deep_prompt_tokens, std=.02)
                 nn.init.trunc_normal_(self.deep_prompt_pos, std=.02)
-        if freeze:
+        if self.freeze:
             for p in self.visual_embed.parameters():
                 p.requires_grad = False
             self.visual_embed.eval()
@@ -433,14 +554,31 @@ class PromptedTransformer(nn.Module):
             self.visual_embed.eval()
         return self
 
-    def forward(self, tokens: Tensor, centers: Tensor) -> Tensor:
+    def block_index(self, block: int) -> int:
+        """``block`` as an index in ``[0, depth)`` (negative from the end).
+
+        Raises:
+            IndexError: out of range (the message gives the depth).
+        """
+        if not -self.depth <= block < self.depth:
+            raise IndexError(f'teacher block {block} out of range: the '
+                             f'transformer has {self.depth} blocks')
+        return block % self.depth
+
+    def forward(self, tokens: Tensor, centers: Tensor,
+                return_block: Optional[int] = None) -> Tensor:
         """Args:
             tokens (Tensor): (B, G, C) point tokens.
             centers (Tensor): (B, G, 3) group centres.
+            return_block (int, optional): stop after this block (negative
+                from the end) and return its hidden point tokens, prompts
+                dropped, before the final norm: (B, G, D).
 
         Returns:
-            Tensor: (B, G, C).
+            Tensor: (B, G, C), or (B, G, D) with ``return_block``.
         """
+        last = (self.depth - 1 if return_block is None else
+                self.block_index(return_block))
         b = tokens.size(0)
         p = self.num_prompts
         x = self.proj_pre(tokens)
@@ -459,5 +597,7 @@ class PromptedTransformer(nn.Module):
                 pos = torch.cat((self.deep_prompt_pos[i - 1].expand(
                     b, -1, -1), pos[:, p:]), dim=1)
             x = blk(x + pos)
+            if i == last and return_block is not None:
+                return x[:, p:]
         x = norm(x)[:, p:]
         return self.proj_post(x)

@@ -64,6 +64,17 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
               'strict)', logger='current')
 
 
+def _registered(cfg: dict) -> type:
+    """The class a module config builds (``type`` a name or a class)."""
+    kind = cfg['type']
+    if isinstance(kind, type):
+        return kind
+    cls = MODELS.get(kind)
+    if cls is None:
+        raise KeyError(f'{kind!r} is not a registered model module')
+    return cls
+
+
 @MODELS.register_module()
 class ACTPretrainer(BaseModel):
     """ACT Stage II: masked point modeling with a frozen cross-modal teacher.
@@ -95,11 +106,17 @@ class ACTPretrainer(BaseModel):
         backbone (dict): the student, ``ACTPointTransformer`` with
             ``mask_ratio > 0`` (0.8 in ACT) and its last block as output.
         neck (dict): the masked decoder, ``ACTDecoder``.
-        head (dict): the prediction head and loss, ``ACTDistillHead``.
-        target_generator (dict): the frozen teacher. It must provide
-            ``extract_targets(groups: PointGroups, **target_kwargs)`` returning
-            (B, G, C) per-group features (for ACT: ``ACTTeacherAutoencoder``'s
-            output after its second DGCNN).
+        head (dict): the prediction head and loss: ``ACTDistillHead``
+            (ACT: teacher features, cosine loss; ``out_channels='auto'``
+            takes the width of the distilled teacher layer) or
+            ``PointReconHead`` (Point-MAE-style: the masked groups' points,
+            Chamfer-L2; its class attribute ``target = 'points'``), so ACT
+            vs MAE-style targets is this one switch.
+        target_generator (dict, optional): the frozen teacher. It must
+            provide ``extract_targets(groups: PointGroups, **target_kwargs)``
+            returning (B, G, C) per-group features (for ACT:
+            ``ACTTeacherAutoencoder``'s output after its second DGCNN). Not
+            built (may be None) with a point-target head.
         teacher_mode (str): the module mode of the teacher.
 
             - ``'reference'`` (default): as the reference code, where the
@@ -114,7 +131,9 @@ class ACTPretrainer(BaseModel):
             ``extract_targets``. The reference samples the teacher's
             codebook with hard Gumbel-softmax at temperature 1 (with Gumbel
             noise), i.e. ``dict(hard=True, tau=1.0)`` for
-            ``ACTTeacherAutoencoder`` (its defaults). Defaults to ``{}``.
+            ``ACTTeacherAutoencoder`` (its defaults); ``layer`` picks the
+            teacher layer (``'output'``, after DGCNN 2, by default).
+            Defaults to ``{}``.
         teacher_dtype (str): ``'float32'`` (default) runs the teacher in
             float32, with any outer autocast disabled; ``'bfloat16'`` runs
             it under bfloat16 autocast on the points' device. Targets are
@@ -129,7 +148,7 @@ class ACTPretrainer(BaseModel):
                  backbone: dict,
                  neck: dict,
                  head: dict,
-                 target_generator: dict,
+                 target_generator: Optional[dict] = None,
                  teacher_mode: str = 'reference',
                  target_kwargs: Optional[dict] = None,
                  teacher_dtype: str = 'float32',
@@ -150,12 +169,29 @@ class ACTPretrainer(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
+        self.target_kwargs = dict(target_kwargs or {})
+        self.target = getattr(_registered(head), 'target', 'features')
+        if self.target == 'points':
+            # Point-MAE-style: the masked groups' points are the target
+            if target_generator is not None:
+                print_log(f'{head["type"]} reconstructs the masked points: '
+                          'no teacher (target_generator) is built',
+                          logger='current')
+            self.target_generator = None
+        else:
+            if target_generator is None:
+                raise ValueError(
+                    f'head {head["type"]} distils teacher features: '
+                    'target_generator must be set (or use a point target '
+                    "head such as dict(type='PointReconHead'))")
+            self.target_generator = MODELS.build(target_generator)
+            if not hasattr(self.target_generator, 'extract_targets'):
+                raise TypeError(
+                    f'target_generator {type(self.target_generator).__name__}'
+                    ' has no extract_targets(groups, ...) method')
+            if head.get('out_channels') == 'auto':
+                head = dict(head, out_channels=self._target_channels())
         self.head = MODELS.build(head)
-        self.target_generator = MODELS.build(target_generator)
-        if not hasattr(self.target_generator, 'extract_targets'):
-            raise TypeError(
-                f'target_generator {type(self.target_generator).__name__} '
-                'has no extract_targets(groups, ...) method')
         if getattr(self.backbone, 'mask_ratio', 0) <= 0:
             raise ValueError('backbone.mask_ratio must be > 0 for masked '
                              'point modeling (ACT uses 0.8)')
@@ -166,12 +202,22 @@ class ACTPretrainer(BaseModel):
                              f'block ({depth - 1}): the decoder reads the '
                              f'last output, got {out_indices}')
         self.teacher_mode = teacher_mode
-        self.target_kwargs = dict(target_kwargs or {})
         self.teacher_dtype = teacher_dtype
         self._freeze_teacher()
 
     # --------------------------------------------------------------- teacher
+    def _target_channels(self) -> int:
+        """Width of the teacher layer named by ``target_kwargs.layer``."""
+        teacher = self.target_generator
+        if not hasattr(teacher, 'target_channels'):
+            raise TypeError(f"head out_channels='auto' needs "
+                            f'{type(teacher).__name__}.target_channels()')
+        return int(teacher.target_channels(
+            self.target_kwargs.get('layer', 'output')))
+
     def _freeze_teacher(self):
+        if self.target_generator is None:
+            return
         for param in self.target_generator.parameters():
             param.requires_grad = False
         if self.teacher_mode == 'eval' or not self.training:
@@ -190,6 +236,9 @@ class ACTPretrainer(BaseModel):
         checkpoint. The teacher stays frozen afterwards.
         """
         teacher = self.target_generator
+        if teacher is None:
+            super().init_weights()
+            return
         teacher_init = getattr(teacher, 'init_cfg', None)
         strict_load = (isinstance(teacher_init, dict)
                        and teacher_init.get('type') == 'Pretrained')
@@ -268,6 +317,10 @@ class ACTPretrainer(BaseModel):
         feats = self.backbone(points, groups=groups)  # visible tokens only
         mask = feats['mask']  # (B, G), True = masked
         pred = self.neck(feats['tokens'][-1], feats['centers'], mask)
-        target = self.extract_targets(groups)  # (B, G, C), same groups
-        target = target[mask].reshape(pred.size(0), pred.size(1), -1)
+        if self.target == 'points':  # the masked groups: (B, M, K, 3)
+            target = groups.neighborhood[mask]
+        else:  # teacher features of the same groups: (B, G, C)
+            target = self.extract_targets(groups)[mask]
+        target = target.reshape(pred.size(0), pred.size(1),
+                                *target.shape[1:])
         return self.head.loss(pred, target)

@@ -17,6 +17,12 @@ from ..layers.folding_decoder import FoldingDecoder
 from ..layers.point_tokenizer import MiniPointNet, PointGrouper, PointGroups
 from ..layers.prompted_transformer import PromptedTransformer
 
+#: what sits between the codebook and DGCNN 2 (``teacher_type``)
+TEACHER_TYPES = ('vit', 'lm', 'none')
+#: named teacher layers that Stage II can distil (``extract_targets``);
+#: ``'block.<i>'`` selects the hidden tokens after transformer block i
+TARGET_LAYERS = ('output', 'transformer', 'codebook', 'encoder')
+
 
 @MODELS.register_module()
 class ACTTeacherAutoencoder(BaseModel):
@@ -24,9 +30,10 @@ class ACTTeacherAutoencoder(BaseModel):
 
     points (B, N, 3) -> FPS + kNN groups (B, G, K, 3) -> mini-PointNet
     (B, G, C) -> DGCNN 1 -> logits (B, G, num_tokens) -> Gumbel-softmax
-    -> codebook (num_tokens, C) -> prompted frozen ViT (C -> D -> C)
-    -> DGCNN 2 (B, G, C) -> FoldingNet decoder: coarse (B, G, K/4, 3) and
-    fine (B, G, K, 3) points relative to the centres.
+    -> codebook (num_tokens, C) -> prompted frozen ViT (C -> D -> C; or a
+    language model's layers, or nothing: ``teacher_type``) -> DGCNN 2
+    (B, G, C) -> FoldingNet decoder: coarse (B, G, K/4, 3) and fine
+    (B, G, K, 3) points relative to the centres.
 
     Loss (reference ``get_loss`` + ``compute_loss``):
     ``CD-L1(coarse, group) + CD-L1(fine, group) + kl_weight * KL`` with the
@@ -49,12 +56,23 @@ class ACTTeacherAutoencoder(BaseModel):
         tokens_dims (int): codebook width (384).
         decoder_dims (int): width of DGCNN 2 / the decoder input (384).
         dgcnn_k (int): neighbours of the DGCNNs (4).
-        vit_name (str): timm ViT name (``vit_base_patch16_384``).
+        teacher_type (str): what sits between the codebook and DGCNN 2:
+            ``'vit'`` (default, ACT: a pretrained timm ViT / DeiT),
+            ``'lm'`` (the layers of a pretrained language model from
+            ``lm_path``, prompted the same way) or ``'none'`` (no
+            transformer: the Point-BERT dVAE, DGCNN tokenizer only).
+        vit_name (str): timm ViT / DeiT name (``vit_base_patch16_384``).
         vit_weights (str, optional): local ViT weights file (.npz / .pth /
             .safetensors). Required unless ``allow_random_teacher``.
-        allow_random_teacher (bool): accept a random ViT (tests / demos).
+        allow_random_teacher (bool): accept a random ViT (tests, demos and
+            the "architecture without 2D knowledge" control).
+        lm_path (str, optional): local ``transformers`` model folder
+            (``save_pretrained`` layout) for ``teacher_type='lm'``.
         num_prompts (int): prompt tokens (64).
-        deep_prompt (bool): fresh prompts before each block (True).
+        tuning (str): ``'deep'`` prompts (default), ``'shallow'`` (input
+            prompts only), ``'frozen'`` (no prompts) or ``'full'`` (every
+            block trained, no prompts); see
+            :class:`~act_mmdet3d.models.layers.PromptedTransformer`.
         prompt_dropout (float): 0.1.
         temperature (float): initial Gumbel temperature of training.
         kl_weight (float): initial KL weight.
@@ -75,11 +93,13 @@ class ACTTeacherAutoencoder(BaseModel):
                  tokens_dims: int = 384,
                  decoder_dims: int = 384,
                  dgcnn_k: int = 4,
+                 teacher_type: str = 'vit',
                  vit_name: str = 'vit_base_patch16_384',
                  vit_weights: Optional[str] = None,
                  allow_random_teacher: bool = False,
+                 lm_path: Optional[str] = None,
                  num_prompts: int = 64,
-                 deep_prompt: bool = True,
+                 tuning: str = 'deep',
                  prompt_dropout: float = 0.1,
                  temperature: float = 1.0,
                  kl_weight: float = 0.0,
@@ -101,14 +121,26 @@ class ACTTeacherAutoencoder(BaseModel):
         self.encoder = MiniPointNet(encoder_dims)
         self.dgcnn_1 = TokenDGCNN(encoder_dims, num_tokens, k=dgcnn_k)
         self.codebook = nn.Parameter(torch.randn(num_tokens, tokens_dims))
-        self.transformer = PromptedTransformer(
-            vit_name=vit_name,
-            vit_weights=vit_weights,
-            allow_random_teacher=allow_random_teacher,
-            in_channels=tokens_dims,
-            num_prompts=num_prompts,
-            deep_prompt=deep_prompt,
-            prompt_dropout=prompt_dropout)
+        if teacher_type not in TEACHER_TYPES:
+            raise ValueError(f'teacher_type must be one of {TEACHER_TYPES}, '
+                             f'got {teacher_type!r}')
+        self.teacher_type = teacher_type
+        self.encoder_dims = encoder_dims
+        self.tokens_dims = tokens_dims
+        self.decoder_dims = decoder_dims
+        if teacher_type == 'none':
+            self.transformer = None
+        else:
+            self.transformer = PromptedTransformer(
+                vit_name=vit_name,
+                vit_weights=vit_weights,
+                allow_random_teacher=allow_random_teacher,
+                in_channels=tokens_dims,
+                num_prompts=num_prompts,
+                tuning=tuning,
+                prompt_dropout=prompt_dropout,
+                transformer_type=teacher_type,
+                lm_path=lm_path)
         self.dgcnn_2 = TokenDGCNN(tokens_dims, decoder_dims, k=dgcnn_k)
         self.decoder = FoldingDecoder(decoder_dims, num_fine=group_size)
         self.temperature = float(temperature)
@@ -131,15 +163,22 @@ class ACTTeacherAutoencoder(BaseModel):
         Returns:
             Tensor: (B, G, decoder_dims) features per group.
         """
+        sampled = self.sample_codebook(logits, tau, hard)
+        if self.transformer is not None:
+            sampled = self.transformer(sampled, centers)
+        return self.dgcnn_2(sampled, centers)
+
+    def sample_codebook(self, logits: Tensor, tau: float,
+                        hard: bool) -> Tensor:
+        """Gumbel-softmax codes of (B, G, num_tokens) logits -> codebook
+        vectors (B, G, tokens_dims)."""
         if not tau > 0:
             raise ValueError(f'Gumbel temperature must be > 0, got {tau}')
         # Sampled in float32 whatever the autocast dtype: under bfloat16 the
         # Gumbel noise would be drawn and rounded in bfloat16 and near-tied
         # codes would flip (a no-op when the logits are float32 already).
         one_hot = F.gumbel_softmax(logits.float(), tau=tau, hard=hard, dim=-1)
-        sampled = torch.einsum('bgn,nc->bgc', one_hot, self.codebook)
-        sampled = self.transformer(sampled, centers)
-        return self.dgcnn_2(sampled, centers)
+        return torch.einsum('bgn,nc->bgc', one_hot, self.codebook)
 
     def forward_groups(self, groups: PointGroups, tau: float,
                        hard: bool) -> dict:
@@ -154,11 +193,44 @@ class ACTTeacherAutoencoder(BaseModel):
         coarse, fine = self.decoder(feat)
         return dict(logits=logits, coarse=coarse, fine=fine)
 
+    def _parse_layer(self, layer: str):
+        """``layer`` -> (name, block index or None); raises ValueError."""
+        if isinstance(layer, str) and layer.startswith('block.'):
+            if self.transformer is None:
+                raise ValueError(f'target layer {layer!r}: this teacher '
+                                 "(teacher_type='none') has no transformer")
+            try:
+                block = int(layer[len('block.'):])
+            except ValueError:
+                raise ValueError(f'target layer {layer!r}: expected '
+                                 "'block.<int>', e.g. 'block.-1'") from None
+            return 'block', self.transformer.block_index(block)
+        if layer not in TARGET_LAYERS:
+            raise ValueError(f'target layer {layer!r} (target_kwargs.layer) '
+                             f'must be one of {TARGET_LAYERS} or '
+                             "'block.<i>'")
+        if layer == 'transformer' and self.transformer is None:
+            raise ValueError("target layer 'transformer': this teacher "
+                             "(teacher_type='none') has no transformer; use "
+                             "'codebook' or 'output'")
+        return layer, None
+
+    def target_channels(self, layer: str = 'output') -> int:
+        """The width of :meth:`extract_targets` at ``layer``."""
+        name, _ = self._parse_layer(layer)
+        return dict(
+            output=self.decoder_dims,
+            transformer=self.tokens_dims,
+            codebook=self.tokens_dims,
+            encoder=self.encoder_dims,
+            block=getattr(self.transformer, 'embed_dims', None))[name]
+
     def extract_targets(self,
                         groups: PointGroups,
                         hard: bool = True,
-                        tau: float = 1.0) -> Tensor:
-        """Stage II distillation targets: features after DGCNN 2.
+                        tau: float = 1.0,
+                        layer: str = 'output') -> Tensor:
+        """Stage II distillation targets of the groups at one teacher layer.
 
         The reference (``forward_tokenizer_features``) samples hard Gumbel
         codes at temperature 1 and leaves the teacher module in train mode
@@ -170,12 +242,34 @@ class ACTTeacherAutoencoder(BaseModel):
             groups (PointGroups): the grouping the student uses.
             hard (bool): straight-through one-hot codes.
             tau (float): Gumbel temperature.
+            layer (str): where the targets are read (the paper's analysis
+                of target layers):
+
+                - ``'output'`` (default, ACT): after DGCNN 2,
+                  (B, G, decoder_dims);
+                - ``'transformer'``: after the transformer's final norm and
+                  the projection back, (B, G, tokens_dims);
+                - ``'block.<i>'``: the hidden point tokens after transformer
+                  block i (negative from the end), (B, G, D);
+                - ``'codebook'``: the sampled codebook vectors,
+                  (B, G, tokens_dims);
+                - ``'encoder'``: the mini-PointNet tokens,
+                  (B, G, encoder_dims).
 
         Returns:
-            Tensor: (B, G, decoder_dims).
+            Tensor: (B, G, :meth:`target_channels`).
         """
-        logits = self.encode_logits(groups)
-        return self.latent_features(logits, groups.centers, tau, hard)
+        name, block = self._parse_layer(layer)
+        tokens = self.encoder(groups.neighborhood)
+        if name == 'encoder':
+            return tokens
+        logits = self.dgcnn_1(tokens, groups.centers)
+        if name == 'output':
+            return self.latent_features(logits, groups.centers, tau, hard)
+        sampled = self.sample_codebook(logits, tau, hard)
+        if name == 'codebook':
+            return sampled
+        return self.transformer(sampled, groups.centers, return_block=block)
 
     # ------------------------------------------------------------------
     # losses
