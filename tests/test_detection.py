@@ -462,7 +462,7 @@ def test_votenet_short_training_lifts_map_through_tools(scannet_root,
     """tools/train.py then tools/test.py on the synthetic rooms: 100
     iterations (8 rooms, batch 4, the stock schedule's learning-rate steps
     at epochs 24 and 32) take mAP_0.25 on the 8 held-out rooms from ~0 to
-    well above it (docs/detection.md quotes the figure)."""
+    well above it (the README quotes the figure)."""
     cfg = small_config(tmp_path / 'votenet.py', VOTENET, scannet_root)
     work = str(tmp_path / 'work')
     log = run([
@@ -489,3 +489,36 @@ def test_votenet_short_training_lifts_map_through_tools(scannet_root,
           (result['mAP_0.25'], result['mAP_0.50']))
     assert result['mAP_0.25'] > 0.15  # measured 0.27-0.43; ~0.03 at 50
     assert 0. <= result['mAP_0.50'] <= result['mAP_0.25']
+
+
+def test_groupfree3d_one_iteration_through_tools(scannet_root, tmp_path):
+    """The GroupFree3D swap through mmdet3d's CLI as a user runs it: one
+    training iteration with tools/train.py (4 rooms, batch 4), then
+    tools/test.py on 2 held-out rooms with IndoorMetric."""
+    cfg = small_config(tmp_path / 'groupfree3d.py', GROUPFREE, scannet_root)
+    work = str(tmp_path / 'work')
+    log = run([
+        'tools/train.py', cfg, '--work-dir', work, '--cfg-options',
+        *pipeline_options(), 'train_dataloader.batch_size=4',
+        'train_dataloader.dataset.dataset.indices=4',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
+        'default_hooks.checkpoint.interval=1', 'randomness.seed=0'
+    ])
+    assert re.search(r'Epoch\(train\) +\[1\]\[1/1\].*sampling_objectness_'
+                     r'loss', log)
+    ckpt = osp.join(work, 'epoch_1.pth')
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)
+    assert state['meta']['iter'] == 1
+    assert 'backbone.blocks.1.attn.qkv.weight' in state['state_dict']
+    assert any(k.startswith('bbox_head.decoder_layers.5.')
+               for k in state['state_dict'])
+
+    log = run([
+        'tools/test.py', cfg, ckpt, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *pipeline_options(),
+        'test_dataloader.dataset.indices=2'
+    ])
+    result = [json.loads(line)
+              for line in open(_last_json(tmp_path / 'test'))][-1]
+    assert {'mAP_0.25', 'mAP_0.50'} <= set(result)
+    assert 0. <= result['mAP_0.50'] <= result['mAP_0.25'] <= 1.
