@@ -249,13 +249,15 @@ class Official:
         self.linear(sd, 'cls_head_finetune.3.', CLASSES, 256)
         return sd
 
-    def recon(self):
-        """ReCon MaskTransformer: contrast branches + img / text tokens."""
-        sd = self.encoder('MAE_encoder.')
+    def recon(self, prefix='MAE_encoder.'):
+        """ReCon MaskTransformer (pretraining, under MAE_encoder.) or its
+        fine-tuning PointTransformer (prefix ''): contrast branches + img /
+        text tokens (models/transformer.py of ReCon)."""
+        sd = self.encoder(prefix)
         for name in ('img_token', 'text_token', 'img_pos', 'text_pos'):
-            sd['MAE_encoder.' + name] = self.t(1, 1, C)
+            sd[prefix + name] = self.t(1, 1, C)
         for i in range(DEPTH):
-            p = f'MAE_encoder.blocks.blocks.{i}.'
+            p = f'{prefix}blocks.blocks.{i}.'
             self.norm(sd, p + 'norm1_contrast.', C)
             self.linear(sd, p + 'attn_contrast.q.', C, C, bias=False)
             self.linear(sd, p + 'attn_contrast.kv.', 2 * C, C, bias=False)
@@ -263,6 +265,32 @@ class Official:
             self.norm(sd, p + 'norm2_contrast.', C)
             self.linear(sd, p + 'mlp_contrast.fc1.', 4 * C, C)
             self.linear(sd, p + 'mlp_contrast.fc2.', C, 4 * C)
+        return sd
+
+    def recon_pretrain(self):
+        """A whole ReCon pretraining state dict: the encoder plus what only
+        pretraining uses (decoder, point head, frozen teachers, proj.)."""
+        sd = self.recon()
+        sd['mask_token'] = self.t(1, 1, C)
+        self.linear(sd, 'decoder_pos_embed.0.', 128, 3)
+        self.linear(sd, 'decoder_pos_embed.2.', C, 128)
+        self.block(sd, 'MAE_decoder.blocks.0.', C)
+        self.norm(sd, 'MAE_decoder.norm.', C)
+        self.conv(sd, 'increase_dim.0.', 3 * K, C)
+        self.linear(sd, 'img_encoder.visual.proj.', 16, 8)
+        self.linear(sd, 'text_encoder.token_embedding.', 16, 8)
+        self.linear(sd, 'img_proj.', 16, C)
+        self.linear(sd, 'text_proj.', 16, C)
+        return sd
+
+    def recon_finetune(self, hidden=(256, 256)):
+        """A fine-tuned ReCon PointTransformer: head on [cls, img, text,
+        max] (4C)."""
+        sd = self.recon('')
+        head = self.cls_head(hidden=hidden)
+        first = 'cls_head_finetune.0.'
+        self.linear(head, first, head[first + 'weight'].shape[0], 4 * C)
+        sd.update(head)
         return sd
 
 
@@ -657,14 +685,172 @@ def test_point_bert_maps_query_encoder():
     assert all(k.startswith('backbone.') for k in out)
 
 
-def test_recon_is_refused_with_the_reason():
-    sd = Official().recon()
-    for layout in ('recon', 'point_mae'):
+def ref_attention(q, k, v, heads):
+    b, n, c = q.shape
+    m = k.size(1)
+    q, k, v = (t.reshape(b, -1, heads, c // heads).transpose(1, 2)
+               for t in (q, k, v))
+    attn = ((q @ k.transpose(-2, -1)) * (c // heads)**-0.5).softmax(dim=-1)
+    assert attn.shape == (b, heads, n, m)
+    return (attn @ v).transpose(1, 2).reshape(b, n, c)
+
+
+def ref_mlp(x, sd, p):
+    h = F.gelu(F.linear(x, sd[p + 'fc1.weight'], sd[p + 'fc1.bias']))
+    return F.linear(h, sd[p + 'fc2.weight'], sd[p + 'fc2.bias'])
+
+
+def ref_recon_block(x, sd, p, heads, q=3):
+    """ReCon's Block(with_contrast=True): the first q tokens cross-attend
+    to the normalised point tokens, which self-attend; residuals on the
+    normalised tokens."""
+    c = x.size(-1)
+    cls = ref_ln(x[:, :q], sd, p + 'norm1_contrast.')
+    vis = ref_ln(x[:, q:], sd, p + 'norm1.')
+    kv = F.linear(vis, sd[p + 'attn_contrast.kv.weight'])
+    cross = ref_attention(F.linear(cls, sd[p + 'attn_contrast.q.weight']),
+                          kv[..., :c], kv[..., c:], heads)
+    cls = cls + F.linear(cross, sd[p + 'attn_contrast.proj.weight'],
+                         sd[p + 'attn_contrast.proj.bias'])
+    qkv = F.linear(vis, sd[p + 'attn.qkv.weight'])
+    own = ref_attention(qkv[..., :c], qkv[..., c:2 * c], qkv[..., 2 * c:],
+                        heads)
+    vis = vis + F.linear(own, sd[p + 'attn.proj.weight'],
+                         sd[p + 'attn.proj.bias'])
+    cls = ref_ln(cls, sd, p + 'norm2_contrast.')
+    vis = ref_ln(vis, sd, p + 'norm2.')
+    cls = cls + ref_mlp(cls, sd, p + 'mlp_contrast.')
+    vis = vis + ref_mlp(vis, sd, p + 'mlp.')
+    return torch.cat([cls, vis], dim=1)
+
+
+def ref_recon_encoder(sd, p, hood, center):
+    """ReCon PointTransformer.forward up to concat_f: [cls, img, text,
+    max-pool] (B, 4C), and the normed point tokens."""
+    x = ref_mini_pointnet(sd, p + 'encoder.', hood)
+    b = x.size(0)
+    names = ('cls', 'img', 'text')
+    x = torch.cat([sd[f'{p}{n}_token'].expand(b, -1, -1) for n in names] +
+                  [x], dim=1)
+    pos = torch.cat([sd[f'{p}{n}_pos'].expand(b, -1, -1) for n in names] +
+                    [ref_mlp_pos(sd, p + 'pos_embed.', center)], dim=1)
+    for i in range(DEPTH):
+        x = ref_recon_block(x + pos, sd, f'{p}blocks.blocks.{i}.', HEADS)
+    x = ref_ln(x, sd, p + 'norm.')
+    feat = torch.cat([x[:, 0], x[:, 1], x[:, 2], x[:, 3:].max(1)[0]], -1)
+    return feat, x[:, 3:]
+
+
+def recon_classifier_cfg():
+    cfg = classifier_cfg()
+    cfg['backbone']['type'] = 'ReConPointTransformer'
+    cfg['head']['cls_channels'] = 3 * C
+    return cfg
+
+
+@torch.no_grad()
+def test_recon_finetuned_maps_every_parameter_and_matches_its_forward():
+    sd = Official(7).recon_finetune()
+    out, report = convert(sd, 'recon')
+    assert len(out) == len(sd) and report.dropped == []
+    model = MODELS.build(recon_classifier_cfg())
+    model.load_state_dict(out, strict=True)
+    model.eval()
+    pts = points(7)
+    hood, center = _project_groups(model.backbone, pts)
+    feats = model.backbone(pts)
+    feat, tokens = ref_recon_encoder(sd, '', hood, center)
+    torch.testing.assert_close(feats['tokens'][-1], tokens, rtol=0,
+                               atol=1e-5)
+    torch.testing.assert_close(
+        model.head.pool(feats['tokens'][-1], feats['cls_tokens'][-1]), feat,
+        rtol=0, atol=1e-5)
+    logits = ref_cls_head(sd, feat)
+    got = model(dict(points=list(pts)), mode='tensor')
+    torch.testing.assert_close(got, logits, rtol=0, atol=1e-5)
+    # the ACT block would compute another function on the same weights
+    assert (ref_encoder(strip_recon(sd), '', hood, center)[0] -
+            tokens).abs().max() > 1e-2
+    # the README's recipe: the ScanObjectNN config with the ReCon backbone
+    # and head has exactly the converted keys (full width, 1152 = 3 x 384)
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/act/finetune_scanobjectnn_hardest.py'))
+    cfg.merge_from_dict({'model.backbone.type': 'ReConPointTransformer',
+                         'model.head.cls_channels': 1152,
+                         'model.backbone.init_cfg': None})
+    full = MODELS.build(cfg.model)
+
+    def names(keys):  # 12 blocks there, DEPTH here
+        return {re.sub(r'blocks\.\d+\.', 'blocks.N.', k) for k in keys}
+
+    assert names(full.state_dict()) == names(out)
+    assert full.head.mlp[0].in_features == 4 * 384
+
+
+def strip_recon(sd):
+    """The keys an ACT encoder reads, from a ReCon state dict."""
+    return {k: v for k, v in sd.items()
+            if '_contrast' not in k and not k.startswith(('img_', 'text_'))}
+
+
+@torch.no_grad()
+def test_recon_pretraining_maps_the_encoder_and_names_what_it_drops():
+    sd = Official(8).recon_pretrain()
+    assert detect_layout(sd) == 'recon'
+    out, report = convert(sd, 'recon')
+    encoder = [k for k in sd if k.startswith('MAE_encoder.')]
+    assert sorted(out) == sorted('backbone.' + k[len('MAE_encoder.'):]
+                                 .replace('blocks.blocks.', 'blocks.')
+                                 for k in encoder)
+    dropped = {k: why for k, why in report.dropped}
+    assert set(dropped) == set(sd) - set(encoder)
+    assert 'pretraining only' in dropped['MAE_decoder.norm.weight']
+    assert 'teachers' in dropped['img_encoder.visual.proj.weight']
+    backbone = MODELS.build(dict(backbone_cfg(), type='ReConPointTransformer'))
+    backbone.load_state_dict(strip(out, 'backbone.'), strict=True)
+    backbone.eval()
+    pts = points(8)
+    hood, center = _project_groups(backbone, pts)
+    _, tokens = ref_recon_encoder(sd, 'MAE_encoder.', hood, center)
+    torch.testing.assert_close(backbone(pts)['tokens'][-1], tokens, rtol=0,
+                               atol=1e-5)
+
+
+def test_recon_file_given_as_another_layout_is_refused():
+    for sd, layout in ((Official().recon(), 'point_mae'),
+                       (Official().recon_finetune(), 'act_finetune')):
         with pytest.raises(CheckpointConversionError) as err:
             convert_state_dict(sd, layout, source='recon.pth')
         msg = str(err.value)
         assert 'recon.pth' in msg and 'attn_contrast' in msg
-        assert 'x = norm1(x); x = x + attn(x)' in msg
+        assert '--from recon' in msg
+
+
+def test_recon_backbone_trains_and_freezes_its_queries():
+    torch.manual_seed(0)
+    model = MODELS.build(recon_classifier_cfg())
+    model.init_weights()
+    model.train()
+    backbone = model.backbone
+    assert backbone.img_token.std() > 0  # trunc-normal, not zeros
+    feats = backbone(points(1))
+    assert feats['cls_tokens'][-1].shape == (2, 3 * C)
+    out = model.head(feats)
+    out.sum().backward()
+    for name in ('cls_token', 'img_token', 'text_token', 'img_pos'):
+        assert getattr(backbone, name).grad.abs().sum() > 0, name
+    # through the cross-attention the queries' gradient reaches the point
+    # tokens (fine-tuning); ReCon pretraining detaches them
+    for grad in (True, False):
+        net = MODELS.build(dict(backbone_cfg(), type='ReConPointTransformer',
+                                contrast_grad=grad))
+        net(points(1))['cls_tokens'][-1].sum().backward()
+        enc = net.encoder.second_conv[3].weight.grad
+        assert (enc is not None and enc.abs().sum() > 0) == grad
+    frozen = MODELS.build(dict(backbone_cfg(), type='ReConPointTransformer',
+                               frozen_stages=0))
+    assert not any(getattr(frozen, n).requires_grad for pair in
+                   frozen.prefix_tokens for n in pair)
 
 
 # ---------------------------------------------------------------------------
@@ -938,7 +1124,7 @@ def test_every_layout_is_documented():
     with open(osp.join(ROOT, 'README.md')) as f:
         zoo = f.read()
     for name in LAYOUTS:
-        assert f'--from {name}' in zoo or name == 'recon', name
+        assert f'--from {name}' in zoo, name
     assert 'not verified here' in zoo
 
 

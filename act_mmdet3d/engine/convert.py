@@ -31,7 +31,10 @@ layout               source -> project
 ``point_bert``       Point-BERT pretraining -> ``backbone`` (``transformer_q``
                      with its 256-wide mini-PointNet and ``reduce_dim``)
 ``point_bert_finetune`` fine-tuned Point-BERT -> ``backbone`` only
-``recon``            refused: ReCon's blocks compute another function
+``recon``            ReCon pretraining (``MAE_encoder``) or fine-tuned
+                     ``PointTransformer`` -> ``ReConPointTransformer``
+                     (query tokens and cross-attention branches) and
+                     ``ACTClsHead(cls_channels=3C)``
 ==================== =====================================================
 
 ``point_mae_finetune`` and ``point_mae_partseg`` are aliases of
@@ -137,14 +140,11 @@ _RECON_REASON = (
     'a ReCon checkpoint: every ReCon encoder block has a second branch '
     '(norm1_contrast, attn_contrast.q / .kv / .proj, norm2_contrast, '
     'mlp_contrast) through which the cls / img / text query tokens '
-    'cross-attend to the point tokens, while the point tokens self-attend '
-    'only among themselves, and its point-token branch adds the residual to '
-    'the normalised tokens (x = norm1(x); x = x + attn(x)) instead of the '
-    'pre-norm x + attn(norm1(x)) of ACT / Point-MAE blocks; its fine-tuning '
-    'head reads 4C features ([cls, img, text, max]). Loading its norm1 / '
-    'attn / norm2 / mlp weights into ACTPointTransformer would run a '
-    'different network, so the conversion is refused; ReCon needs its own '
-    'backbone module')
+    'cross-attend to the point tokens, and its point-token branch adds the '
+    'residual to the normalised tokens (x = norm1(x); x = x + attn(x)) '
+    'instead of the pre-norm x + attn(norm1(x)) of ACT / Point-MAE blocks; '
+    'loading it into ACTPointTransformer would run a different network. '
+    'Use --from recon (ReConPointTransformer)')
 _RECON_MARKERS = (r'(?:.*\.)?blocks\.blocks\.\d+\.(?:attn|mlp|norm[12])'
                   r'_contrast\..*', r'(?:.*\.)?(?:img|text)_(?:token|pos)')
 _RECON_UNSUPPORTED = tuple((m, _RECON_REASON) for m in _RECON_MARKERS)
@@ -312,13 +312,39 @@ _POINT_BERT_FINETUNE = Layout(
         'head)'), ),
     unsupported=_RECON_UNSUPPORTED)
 
+#: one ReCon encoder block: ACT's block keys plus the query branch
+_RECON_BLOCK = (rf'(?:{_BLOCK}|(?:norm[12]_contrast'
+                rf'|attn_contrast\.(?:q|kv|proj)|mlp_contrast\.fc[12])'
+                rf'\.{_WB})')
 _RECON = Layout(
     name='recon',
-    description='ReCon (qizekun/ReCon) pretraining or fine-tuning',
+    description='ReCon (qizekun/ReCon) pretraining (ReCon: MAE_encoder) or '
+    'a fine-tuned ReCon PointTransformer -> ReConPointTransformer (+ '
+    'ACTClsHead with cls_channels=3C)',
     model='classifier',
     markers=_RECON_MARKERS,
-    rules=(),
-    unsupported=_RECON_UNSUPPORTED + ((r'.*', _RECON_REASON), ))
+    rules=(
+        Rule(rf'(?:MAE_encoder\.)?blocks\.blocks\.(\d+)\.({_RECON_BLOCK})',
+             r'backbone.blocks.\1.\2'),
+        Rule(rf'(?:MAE_encoder\.)?encoder\.({_MINI_POINTNET})',
+             r'backbone.encoder.\1'),
+        Rule(rf'(?:MAE_encoder\.)?pos_embed\.([02]\.{_WB})',
+             r'backbone.pos_embed.\1'),
+        Rule(rf'(?:MAE_encoder\.)?norm\.({_WB})', r'backbone.norm.\1'),
+        Rule(r'(?:MAE_encoder\.)?((?:cls|img|text)_(?:token|pos))',
+             r'backbone.\1'),
+        _FINETUNE_CLS_HEAD,
+        Rule(r'mask_token|decoder_pos_embed\..*|MAE_decoder\..*'
+             r'|increase_dim\..*',
+             reason='ReCon\'s masked-point reconstruction decoder and head: '
+             'pretraining only, no counterpart in the project'),
+        Rule(r'(?:img|text)_encoder\..*',
+             reason='the frozen image / text teachers of ReCon\'s '
+             'cross-modal contrast (a ViT-B and a CLIP text tower): '
+             'pretraining only'),
+        Rule(r'(?:img_proj|text_proj|cls_proj|contrastive_head)\..*',
+             reason='projection heads of ReCon\'s pretraining losses'),
+    ))
 
 LAYOUTS: Dict[str, Layout] = {
     layout.name: layout
@@ -779,7 +805,8 @@ def infer_backbone_cfg(state: Mapping[str, Tensor], p: str = 'backbone.'
                          (p + 'blocks.0.attn.proj.weight', 0),
                          (p + 'blocks.0.attn.proj.weight', 1)], 'embed_dims')
     cfg = dict(
-        type='ACTPointTransformer',
+        type=('ReConPointTransformer' if p + 'img_token' in state else
+              'ACTPointTransformer'),
         embed_dims=dims,
         depth=_depth(state, p + 'blocks.', 'backbone blocks'),
         num_heads=_heads(dims),
@@ -793,22 +820,27 @@ def infer_backbone_cfg(state: Mapping[str, Tensor], p: str = 'backbone.'
     return cfg
 
 
-def infer_cls_head_cfg(state: Mapping[str, Tensor], p: str = 'head.'
-                       ) -> dict:
-    """``ACTClsHead`` config matching the converted ``head.mlp.*`` keys."""
+def infer_cls_head_cfg(state: Mapping[str, Tensor], p: str = 'head.',
+                       num_queries: int = 1) -> dict:
+    """``ACTClsHead`` config matching the converted ``head.mlp.*`` keys
+    (its input: ``num_queries`` query tokens + the max-pool, each C)."""
     linears = [i for i in _indices(state, p + 'mlp.')
                if p + f'mlp.{i}.weight' in state
                and state[p + f'mlp.{i}.weight'].dim() == 2]
     if not linears:
         raise CheckpointConversionError(f'no linear layer {p}mlp.N.weight')
     first = state[p + f'mlp.{linears[0]}.weight']
-    return dict(
+    dims = int(first.shape[1]) // (num_queries + 1)
+    cfg = dict(
         type='ACTClsHead',
         num_classes=int(state[p + f'mlp.{linears[-1]}.weight'].shape[0]),
-        in_channels=int(first.shape[1]) // 2,
+        in_channels=dims,
         hidden_channels=tuple(
             int(state[p + f'mlp.{i}.weight'].shape[0])
             for i in linears[:-1]))
+    if num_queries != 1:
+        cfg['cls_channels'] = num_queries * dims
+    return cfg
 
 
 def infer_teacher_cfg(state: Mapping[str, Tensor], p: str = '') -> dict:
@@ -1014,7 +1046,8 @@ def target_shapes(layout: str,
                 if _supports('ACTPointTransformer', 'with_cls_token'):
                     cfg['with_cls_token'] = False
         elif part == 'head' and lay.model == 'classifier':
-            cfg = infer_cls_head_cfg(state, p)
+            cfg = infer_cls_head_cfg(
+                state, p, 3 if 'backbone.img_token' in state else 1)
         elif part == 'head':
             cfg = dict(type='ACTDistillHead',
                        in_channels=_shape(state, [p + 'proj.weight'], 1,

@@ -122,11 +122,29 @@ class ACTPointTransformer(BaseModule):
             self.cls_pos = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.pos_embed = build_position_embedding(embed_dims)
 
-        self.blocks = build_vit_blocks(embed_dims, depth, num_heads,
-                                       mlp_ratio, qkv_bias, drop_rate,
-                                       attn_drop_rate, drop_path_rate)
+        self.blocks = self.build_blocks(embed_dims, depth, num_heads,
+                                        mlp_ratio, qkv_bias, drop_rate,
+                                        attn_drop_rate, drop_path_rate)
         self.norm = nn.LayerNorm(embed_dims)
         self._freeze_stages()
+
+    #: the learnable tokens prepended to the group tokens, (token, position)
+    #: attribute pairs, in sequence order (with ``with_cls_token``)
+    prefix_tokens = (('cls_token', 'cls_pos'), )
+
+    def build_blocks(self, embed_dims, depth, num_heads, mlp_ratio, qkv_bias,
+                     drop_rate, attn_drop_rate,
+                     drop_path_rate) -> nn.ModuleList:
+        """The transformer blocks: timm ``Block`` s (ACT / Point-MAE)."""
+        return build_vit_blocks(embed_dims, depth, num_heads, mlp_ratio,
+                                qkv_bias, drop_rate, attn_drop_rate,
+                                drop_path_rate)
+
+    def _prefix_params(self):
+        if not self.with_cls_token:
+            return []
+        return [getattr(self, name) for pair in self.prefix_tokens
+                for name in pair]
 
     # ------------------------------------------------------------------ init
     def init_weights(self):
@@ -136,9 +154,8 @@ class ACTPointTransformer(BaseModule):
         parameters the checkpoint lacks (e.g. the cls token of a Point-MAE
         encoder) keep the reference initialisation rather than zeros.
         """
-        if self.with_cls_token:
-            trunc_normal_(self.cls_token, std=.02)
-            trunc_normal_(self.cls_pos, std=.02)
+        for param in self._prefix_params():
+            trunc_normal_(param, std=.02)
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Conv1d)):
                 trunc_normal_(m.weight, std=.02)
@@ -163,9 +180,9 @@ class ACTPointTransformer(BaseModule):
         return modules
 
     def _freeze_stages(self):
-        if self.frozen_stages >= 0 and self.with_cls_token:
-            self.cls_token.requires_grad = False
-            self.cls_pos.requires_grad = False
+        if self.frozen_stages >= 0:
+            for param in self._prefix_params():
+                param.requires_grad = False
         for module in self._frozen_modules():
             module.eval()
             for param in module.parameters():
@@ -235,7 +252,8 @@ class ACTPointTransformer(BaseModule):
             - ``tokens`` (list[Tensor]): (B, G_vis, C) group tokens from each
               block in ``out_indices`` (G_vis = G without masking).
             - ``cls_tokens`` (list[Tensor]): (B, C) cls token of each (empty
-              without a cls token).
+              without a cls token); (B, P*C), the P prefix tokens
+              concatenated, for subclasses with more than one.
             - ``centers`` (Tensor): (B, G, 3) all group centres.
             - ``center_idx`` (Tensor): (B, G) int64 centre indices.
             - ``mask`` (Tensor | None): (B, G) bool, True = masked.
@@ -270,9 +288,14 @@ class ACTPointTransformer(BaseModule):
         x, pos = tokens, self.pos_embed(vis_centers)
         num_prefix = 0
         if self.with_cls_token:
-            x = torch.cat([self.cls_token.expand(b, -1, -1), x], dim=1)
-            pos = torch.cat([self.cls_pos.expand(b, -1, -1), pos], dim=1)
-            num_prefix = 1
+            prefix = self.prefix_tokens
+            x = torch.cat(
+                [getattr(self, t).expand(b, -1, -1) for t, _ in prefix] + [x],
+                dim=1)
+            pos = torch.cat(
+                [getattr(self, p).expand(b, -1, -1) for _, p in prefix] +
+                [pos], dim=1)
+            num_prefix = len(prefix)
 
         outs_tokens, outs_cls = [], []
         for i, block in enumerate(self.blocks):
@@ -283,8 +306,8 @@ class ACTPointTransformer(BaseModule):
                                              and i == self.depth - 1):
                     out = self.norm(x)
                 outs_tokens.append(out[:, num_prefix:])
-                if self.with_cls_token:
-                    outs_cls.append(out[:, 0])
+                if self.with_cls_token:  # (B, num_prefix * C)
+                    outs_cls.append(out[:, :num_prefix].flatten(1))
             if i >= max(self.out_indices):
                 break
         return dict(

@@ -1,5 +1,5 @@
 """Classification head of the ACT / Point-MAE fine-tuning models."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -22,6 +22,10 @@ class ACTClsHead(BaseModule):
     Args:
         num_classes (int): number of classes.
         in_channels (int): token width C. Defaults to 384.
+        cls_channels (int, optional): width of the backbone's
+            ``cls_tokens`` entry; defaults to ``in_channels``. ReCon's
+            three query tokens give ``3 * C`` (its ``[cls, img, text,
+            max]`` head, 4C wide).
         hidden_channels (Sequence[int]): hidden widths. Defaults to (256, 256).
         dropout (float): dropout after each hidden layer. Defaults to 0.5.
         label_smoothing (float): cross-entropy label smoothing. Defaults to 0.
@@ -32,6 +36,7 @@ class ACTClsHead(BaseModule):
                  num_classes: int,
                  in_channels: int = 384,
                  hidden_channels: Sequence[int] = (256, 256),
+                 cls_channels: Optional[int] = None,
                  dropout: float = 0.5,
                  label_smoothing: float = 0.,
                  loss_weight: float = 1.,
@@ -43,7 +48,7 @@ class ACTClsHead(BaseModule):
         self.label_smoothing = label_smoothing
         self.loss_weight = loss_weight
         layers: List[nn.Module] = []
-        width = 2 * in_channels
+        width = (cls_channels or in_channels) + in_channels
         for hidden in hidden_channels:
             layers += [
                 nn.Linear(width, hidden),
@@ -57,7 +62,7 @@ class ACTClsHead(BaseModule):
 
     @staticmethod
     def pool(tokens: Tensor, cls_token: Tensor) -> Tensor:
-        """(B, G, C) tokens and (B, C) cls token -> (B, 2C) feature."""
+        """(B, G, C) tokens and (B, C') cls token(s) -> (B, C' + C)."""
         return torch.cat([cls_token, tokens.max(dim=1)[0]], dim=-1)
 
     def forward(self, feats: dict) -> Tensor:

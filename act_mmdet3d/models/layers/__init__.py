@@ -1,5 +1,6 @@
 from .feature_propagation import (PointFeaturePropagation,
                                   interpolation_weights)
+from .recon_block import CrossAttention, ReConBlock
 from .point_tokenizer import (MiniPointNet, MiniPointNetReference,
                               PointGrouper, PointGroups,
                               build_position_embedding)
@@ -7,5 +8,5 @@ from .point_tokenizer import (MiniPointNet, MiniPointNetReference,
 __all__ = [
     'MiniPointNet', 'MiniPointNetReference', 'PointGrouper', 'PointGroups',
     'build_position_embedding', 'PointFeaturePropagation',
-    'interpolation_weights'
+    'interpolation_weights', 'CrossAttention', 'ReConBlock'
 ]
