@@ -9,6 +9,7 @@ from mmengine.config import Config
 
 import act_mmdet3d  # noqa: F401
 from act_mmdet3d.ops.chamfer import chamfer_distance_l2
+from _helpers import count_params as _count
 from mmdet3d.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -30,11 +31,6 @@ def _tiny(**kwargs):
         num_prompts=4)
     cfg.update(kwargs)
     return cfg
-
-
-def _count(module, trainable=True):
-    return sum(p.numel() for p in module.parameters()
-               if p.requires_grad == trainable)
 
 
 def _tiny_bert(path, layers=2):

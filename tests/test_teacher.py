@@ -16,6 +16,7 @@ from act_mmdet3d.engine.hooks import (DVAEScheduleHook, gumbel_temperature,
                                       kl_weight)
 from act_mmdet3d.models.layers.prompted_transformer import (
     PromptedTransformer, load_vit_weights)
+from _helpers import count_params as _count
 from mmdet3d.registry import METRICS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -37,11 +38,6 @@ def _tiny_cfg(**kwargs):
         num_prompts=4)
     cfg.update(kwargs)
     return cfg
-
-
-def _count(module, trainable=True):
-    return sum(p.numel() for p in module.parameters()
-               if p.requires_grad == trainable)
 
 
 def test_default_config_parameter_counts():

@@ -465,8 +465,8 @@ def main(argv=None) -> dict:
     work_dir = args.work_dir or osp.join(
         'work_dirs', 'ablation', osp.splitext(osp.basename(args.study))[0])
     work_dir = osp.abspath(work_dir)
-    os.makedirs(work_dir, exist_ok=True)
     cells = expand_cells(study, grid, variables)  # errors before any run
+    os.makedirs(work_dir, exist_ok=True)
     plans = {c['name']: [plan_cell(study, c, s, work_dir) for s in seeds]
              for c in cells}
     total = len(cells) * len(seeds)
