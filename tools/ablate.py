@@ -322,8 +322,13 @@ def figure_value(records: dict, stage: str, key: str) -> Optional[float]:
     scalars = record['scalars']
     if key == 'loss':
         _, values = train_curve(scalars, 'loss')
-        return float(values[-1])
-    return float(last_val(scalars, key))
+        return float(values[-1]) if values else None
+    try:
+        return float(last_val(scalars, key))
+    except KeyError:
+        print(f'warning: {record["work_dir"]} logged no validation {key!r} '
+              '(is train_cfg.val_interval above max_epochs?)', flush=True)
+        return None
 
 
 def run_cell(study, cell: dict, seed: int, plan: dict, work_dir: str,

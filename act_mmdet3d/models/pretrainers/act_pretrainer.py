@@ -309,8 +309,9 @@ class ACTPretrainer(BaseModel):
             data_samples (list, optional): unused.
 
         Returns:
-            dict: ``loss`` (1 + mean(-cos) at the masked groups) and
-            ``cos_sim`` (logged only).
+            dict: the head's losses at the masked groups: ACT's ``loss``
+            (1 + mean(-cos)) and ``cos_sim`` (logged only), or the point
+            head's Chamfer-L2 ``loss``.
         """
         points = points[..., :3].contiguous()
         groups = self.backbone.group(points)
