@@ -215,15 +215,12 @@ def resolve_config(path: str, overrides: dict, seed: int):
 
 def target_kind(cfg) -> str:
     """'points' when the Stage II head reconstructs points (no teacher),
-    else 'features'."""
-    import act_mmdet3d  # noqa: F401  (registers the heads)
-    from mmdet3d.registry import MODELS
-    head_type = cfg.model.head.type
-    cls = head_type if isinstance(head_type, type) else MODELS.get(head_type)
-    if cls is None:
-        raise StudyError(f'stage2 model.head.type {head_type!r} is not a '
-                         'registered module')
-    return getattr(cls, 'target', 'features')
+    else 'features' (``ACTPretrainer``'s own rule)."""
+    from act_mmdet3d.models.pretrainers.act_pretrainer import head_target
+    try:
+        return head_target(cfg.model.head)
+    except KeyError as e:
+        raise StudyError(f'stage2 model.head: {e.args[0]}') from None
 
 
 def write_config(cfg, stage: str, work_dir: str) -> Dict[str, str]:

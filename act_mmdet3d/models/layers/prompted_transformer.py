@@ -577,8 +577,8 @@ class PromptedTransformer(nn.Module):
         Returns:
             Tensor: (B, G, C), or (B, G, D) with ``return_block``.
         """
-        last = (self.depth - 1 if return_block is None else
-                self.block_index(return_block))
+        stop = None if return_block is None else self.block_index(
+            return_block)
         b = tokens.size(0)
         p = self.num_prompts
         x = self.proj_pre(tokens)
@@ -597,7 +597,7 @@ class PromptedTransformer(nn.Module):
                 pos = torch.cat((self.deep_prompt_pos[i - 1].expand(
                     b, -1, -1), pos[:, p:]), dim=1)
             x = blk(x + pos)
-            if i == last and return_block is not None:
+            if i == stop:
                 return x[:, p:]
         x = norm(x)[:, p:]
         return self.proj_post(x)

@@ -64,15 +64,20 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
               'strict)', logger='current')
 
 
-def _registered(cfg: dict) -> type:
-    """The class a module config builds (``type`` a name or a class)."""
-    kind = cfg['type']
-    if isinstance(kind, type):
-        return kind
-    cls = MODELS.get(kind)
+def head_target(head: dict) -> str:
+    """What a Stage II head config compares its predictions with: the class
+    attribute ``target`` of the module it builds (``type`` a name or a
+    class): ``'points'`` (no teacher needed) or ``'features'`` (default).
+
+    Raises:
+        KeyError: ``type`` is not a registered model module.
+    """
+    kind = head['type']
+    cls = kind if isinstance(kind, type) else MODELS.get(kind)
     if cls is None:
-        raise KeyError(f'{kind!r} is not a registered model module')
-    return cls
+        raise KeyError(f'head type {kind!r} is not a registered model '
+                       'module')
+    return getattr(cls, 'target', 'features')
 
 
 @MODELS.register_module()
@@ -170,7 +175,7 @@ class ACTPretrainer(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.target_kwargs = dict(target_kwargs or {})
-        self.target = getattr(_registered(head), 'target', 'features')
+        self.target = head_target(head)
         if self.target == 'points':
             # Point-MAE-style: the masked groups' points are the target
             if target_generator is not None:
