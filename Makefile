@@ -7,10 +7,16 @@ PY := .venv/bin/python
 setup:
 	bash tools/setup_env.sh
 
+# the procedural clouds (tests, fallback) and the real shapes: Debian's
+# sweethome3d-furniture converted to the ShapeNet-55 / ModelNet40 layouts
 demo-data: setup
 	$(PY) tools/create_demo_data.py --out data/demo
+	@if [ -f data/real/summary.json ]; then echo "real shapes: data/real (converted before)"; \
+	elif bash tools/dataset_converters/fetch_sweethome3d.sh data/sweethome3d; then \
+		$(PY) tools/dataset_converters/sweethome3d.py data/sweethome3d/usr/share/sweethome3d/furniture --out data/real; \
+	else echo "real shapes unavailable (no Debian package manager): the demo uses the procedural data"; fi
 
-# Stage I -> Stage II -> fine-tune (pretrained vs scratch): tools/demo_pipeline.py
+# (a) pretrained teacher, (b) random teacher, (c) scratch: tools/demo_pipeline.py
 demo: demo-data
 	$(PY) tools/demo_pipeline.py --work-dir work_dirs/demo
 
@@ -21,4 +27,4 @@ bench: setup
 	$(PY) tools/benchmark.py --out work_dirs/benchmark
 
 clean-demo:
-	rm -rf data/demo work_dirs/demo
+	rm -rf data/demo data/real data/sweethome3d work_dirs/demo

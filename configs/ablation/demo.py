@@ -54,7 +54,7 @@ common = {
         schedule[0],
         dict(schedule[1], T_max=finetune_epochs - 1, end=finetune_epochs),
     ],
-    'finetune.custom_hooks': [],
+    'finetune.custom_hooks': [dict(type='PreciseBNHook', num_iters=20)],
 }
 
 # the linear SVM probe (tools/svm_probe.py) on the fine-tune config's

