@@ -1,5 +1,7 @@
-"""tools/demo_pipeline.py: Stage I -> Stage II -> fine-tune (pretrained vs
-scratch) on the demo data, shrunk to a few iterations per stage."""
+"""tools/demo_pipeline.py: three students (pretrained teacher, random
+teacher, scratch) through Stage I -> target diversity -> Stage II ->
+fine-tune + SVM probe on the procedural demo data, shrunk to a few
+iterations per stage."""
 import json
 import os
 import os.path as osp
@@ -13,9 +15,18 @@ SHRINK = [
 ]
 
 
+# 2 train and 1 test clouds of each of the 10 demo classes (sorted by class)
+SVM_SUBSET = [
+    'train_dataloader.dataset.indices=' + str(list(range(0, 300, 15))),
+    'test_dataloader.dataset.indices=' + str(list(range(0, 100, 10))),
+]
+
+
 def _run(work_dir, *extra):
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'demo_pipeline.py'),
-           '--work-dir', str(work_dir), '--cfg-options', *SHRINK, *extra]
+           '--work-dir', str(work_dir), '--data', 'procedural',
+           '--svm-cfg-options', *SVM_SUBSET, '--cfg-options', *SHRINK,
+           *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -25,25 +36,42 @@ def _run(work_dir, *extra):
 def test_demo_pipeline_chains_the_stages(tmp_path):
     out = _run(tmp_path)
     summary = json.loads((tmp_path / 'summary.json').read_text())
-    stage1 = summary['stage1']['checkpoint']
-    stage2 = summary['stage2']['checkpoint']
-    assert stage1.startswith(str(tmp_path / 'autoencoder'))
-    assert stage2.startswith(str(tmp_path / 'pretrain'))
-    # Stage II loaded exactly the Stage I checkpoint, strictly; the
-    # pretrained fine-tune loaded the Stage II student, the scratch one
-    # loaded nothing
-    assert f'loaded the teacher from {stage1}' in out
-    assert f'load backbone. in model from: {stage2}' in out
+    assert summary['data'].startswith('data: the procedural demo clouds')
+    teachers = summary['teachers']
+    assert set(teachers) == {'pretrained', 'random'}
+    for name, sub in (('pretrained', ''), ('random', '_random')):
+        stage1 = teachers[name]['stage1']['checkpoint']
+        stage2 = teachers[name]['stage2']['checkpoint']
+        assert stage1.startswith(str(tmp_path / f'autoencoder{sub}'))
+        assert stage2.startswith(str(tmp_path / f'pretrain{sub}'))
+        # Stage II loaded exactly its Stage I checkpoint, strictly
+        assert f'loaded the teacher from {stage1}' in out
+        assert f'load backbone. in model from: {stage2}' in out
+        targets = teachers[name]['targets']
+        assert targets['layer'] == 'output'
+        assert 0 <= targets['constant_share'] <= 1
+        assert 1 <= targets['sampled_perplexity'] <= targets['num_tokens']
+    # the pretrained teacher is MiniLM's weights, the control random ones
+    assert 'loaded 6 BertModel layers' in out
+    assert 'built RANDOM-weight 6 BertModel layers' in out
     scratch_log = _log_text(tmp_path / 'finetune_modelnet40_scratch')
     assert 'load backbone.' not in scratch_log
-    runs = summary['finetune']['modelnet40']
-    assert set(runs) == {'pretrained', 'scratch'}
-    for run in runs.values():
+    assert 'PreciseBN: BatchNorm statistics recomputed' in scratch_log
+    students = summary['students']
+    assert list(students) == ['pretrained', 'random', 'scratch']
+    for entry in students.values():
+        assert 0 <= entry['svm_accuracy'] <= 100
+        run = entry['finetune']['modelnet40']
         assert 0 <= run['overall_acc'] <= 100
         assert 0 <= run['mean_acc'] <= 100
+    svm = json.loads((tmp_path / 'svm_scratch.json').read_text())
+    assert svm['checkpoint'] is None  # the random init
+    assert (svm['num_train'], svm['num_test'], svm['num_classes']) == \
+        (20, 10, 10)
     assert (tmp_path / 'summary.png').stat().st_size > 10000
-    assert 'fine-tune modelnet40 (pretrained)' in out
-    assert 'fine-tune modelnet40 (scratch)' in out
+    for label in ('(a) pretrained teacher', '(b) random-weight teacher',
+                  '(c) from scratch'):
+        assert f'fine-tune modelnet40 ({label}' in out
     # the pictures (act_mmdet3d.visualization), each a PNG that decodes
     pictures = sorted(os.listdir(tmp_path / 'pictures'))
     assert pictures == [
@@ -59,11 +87,14 @@ def test_demo_pipeline_chains_the_stages(tmp_path):
             if not name.startswith('curves'):
                 assert im.size == (720, 480), name
 
-    # a second run skips every finished stage and reports the same figures
+    # a second run skips every finished training and reports the same
+    # figures
     again = _run(tmp_path, '--no-pictures')
-    assert again.count('done before, skipped') == 4
-    assert json.loads((tmp_path / 'summary.json').read_text())[
-        'finetune'] == summary['finetune']
+    assert again.count('done before, skipped') == 7
+    second = json.loads((tmp_path / 'summary.json').read_text())
+    for name in students:
+        assert second['students'][name]['finetune'] == \
+            students[name]['finetune']
 
 
 def _log_text(work_dir):

@@ -101,6 +101,10 @@ def parse_args(argv=None):
         '--svm-c', type=float, default=1.0,
         help="the linear SVM's C (default 1.0, ACT's LinearSVC())")
     parser.add_argument(
+        '--svm-cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+        help='added to the SVM probes only (e.g. a subset of the splits: '
+        'train_dataloader.dataset.indices=[0,15,30])')
+    parser.add_argument(
         '--no-pictures', action='store_true',
         help='do not draw the pictures under <work dir>/pictures')
     return parser.parse_args(argv)
@@ -133,8 +137,12 @@ def data_options(data: str) -> dict:
             f'{len(meta["classes"])} classes with '
             f'{meta["classification"]["train"]} train / '
             f'{meta["classification"]["test"]} held-out test shapes')
+    # pretraining never sees the held-out classification shapes: their
+    # clouds are the ShapeNet-55 'test' list, so Stage II (the paper's
+    # split='whole') reads 'train' only
     return dict(
-        pretrain=[f'{k}.dataset.data_root={sn}' for k in loaders],
+        pretrain=[f'{k}.dataset.data_root={sn}' for k in loaders] +
+        ['train_dataloader.dataset.split=train'],
         modelnet40=[f'{k}.dataset.data_root={mn}' for k in loaders] +
         [f'model.head.num_classes={len(meta["classes"])}']), note
 
@@ -256,8 +264,8 @@ def summarise(teachers, students, note, work_dir):
                          **div['codes']))
         seconds += s1['seconds'] + s2['seconds']
     for name, st in students.items():
-        entry = dict(svm_accuracy=st['svm']['svm']['accuracy'],
-                     svm_mean_class_accuracy=st['svm']['svm'][
+        entry = dict(svm_accuracy=st['svm']['accuracy'],
+                     svm_mean_class_accuracy=st['svm'][
                          'mean_class_accuracy'],
                      finetune={})
         for task, r in st['finetune'].items():
@@ -442,8 +450,8 @@ def main(argv=None):
         if checkpoint:
             cmd.append(checkpoint)
         cmd += ['--C', str(args.svm_c), '--out', svm_json]
-        svm_opts = data_opts['modelnet40'] + [
-            o for o in opts if not o.startswith('train_')]
+        # the training options (epochs, batch, subsets) are not the probe's
+        svm_opts = data_opts['modelnet40'] + list(args.svm_cfg_options)
         if svm_opts:
             cmd += ['--cfg-options', *svm_opts]
         students[name]['svm'] = run_tool(
