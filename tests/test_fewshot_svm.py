@@ -311,6 +311,57 @@ def test_svm_probe_matches_sklearn_and_manual_features(
     assert result['accuracy'] == saved['accuracy']
 
 
+def test_svm_probe_standardize_and_cv_choice_match_sklearn():
+    """--standardize z-scores with the TRAIN split's statistics and --C cv
+    picks C by stratified k-fold CV on the training features only (the
+    test split never enters the choice)."""
+    from sklearn.model_selection import (GridSearchCV, StratifiedKFold)
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+    rng = np.random.default_rng(0)
+    # 3 classes, a huge shared offset + one dominant nuisance direction:
+    # the features a short Stage II leaves (cos to the mean ~0.99)
+    centres = rng.normal(size=(3, 16))
+    def split(n):
+        y = np.repeat(np.arange(3), n)
+        x = centres[y] + rng.normal(size=(3 * n, 16))
+        x[:, 0] = x[:, 0] * 50 + 400
+        return x.astype(np.float32), y
+    train_x, train_y = split(12)
+    test_x, test_y = split(6)
+
+    z_train, z_test = svm_probe.standardize(train_x, test_x)
+    scaler = StandardScaler().fit(train_x)
+    np.testing.assert_allclose(z_train, scaler.transform(train_x), atol=1e-4)
+    np.testing.assert_allclose(z_test, scaler.transform(test_x), atol=1e-4)
+
+    result = svm_probe.evaluate_svm(train_x, train_y, test_x, test_y, 'cv',
+                                    max_iter=20000, standardize_features=True)
+    grid = GridSearchCV(
+        LinearSVC(max_iter=20000, random_state=0),
+        {'C': list(svm_probe.C_GRID)},
+        cv=StratifiedKFold(5, shuffle=True, random_state=0)).fit(
+            scaler.transform(train_x), train_y)
+    assert result['C'] == grid.best_params_['C']
+    assert result['cv_accuracy'] == pytest.approx(grid.best_score_ * 100)
+    expected = np.mean(grid.predict(scaler.transform(test_x)) == test_y)
+    assert result['accuracy'] == pytest.approx(expected * 100)
+    # the test labels never enter the choice of C
+    shuffled = svm_probe.evaluate_svm(train_x, train_y, test_x,
+                                      rng.permutation(test_y), 'cv',
+                                      max_iter=20000,
+                                      standardize_features=True)
+    assert shuffled['C'] == result['C']
+    assert shuffled['cv_accuracy'] == result['cv_accuracy']
+    # a fixed C reports no CV figure; a bad --C is refused by name
+    assert svm_probe.evaluate_svm(train_x, train_y, test_x, test_y,
+                                  1.0)['cv_accuracy'] is None
+    with pytest.raises(SystemExit):
+        svm_probe.parse_args(['cfg.py', '--C', 'auto'])
+    with pytest.raises(ValueError, match='2 training clouds'):
+        svm_probe.choose_C(train_x[:13], train_y[:13], 100, 0)
+
+
 def test_svm_probe_pretrainer_checkpoint_and_random_init(
         tiny_modelnet, tiny_classifier, tmp_path):
     model, _ = tiny_classifier

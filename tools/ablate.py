@@ -71,6 +71,11 @@ STAGES = ('stage1', 'stage2', 'finetune')
 TEACHER_TARGETS = {'stage1': 'model', 'stage2': 'model.target_generator'}
 
 
+#: the Stage II override of an axis value that skips pretraining (Stage I
+#: and II): the student is the fine-tune config's seeded random init
+SKIP_PRETRAINING = '_skip_'
+
+
 class StudyError(ValueError):
     """A study config, grid or variable is wrong (the message says which)."""
 
@@ -243,8 +248,19 @@ def plan_cell(study, cell: dict, seed: int, work_dir: str) -> dict:
     one through files named by the upstream run's hash, so a hash changes
     whenever anything upstream does. Returns ``{stage: run}``.
     """
-    stages = cell['stages']
+    stages = copy.deepcopy(cell['stages'])
     plan = {}
+    finetune = resolve_config(study.stages['finetune'], stages['finetune'],
+                              seed)
+    svm = dict(study.get('svm', {}))
+    if stages['stage2'].pop(SKIP_PRETRAINING, False):
+        # the from-scratch student: no Stage I / II, the seeded random init
+        plan['finetune'] = write_config(finetune, 'finetune', work_dir)
+        probe_cfg = copy.deepcopy(finetune)
+        probe_cfg.merge_from_dict({'ablation_svm': dict(svm, checkpoint=None)})
+        plan['svm'] = write_config(probe_cfg, 'svm', work_dir)
+        plan['svm'].update(options=svm, checkpoint=None)
+        return plan
     stage2 = resolve_config(study.stages['stage2'], stages['stage2'], seed)
     if target_kind(stage2) == 'points':
         stage2.model.target_generator = None  # no teacher, no Stage I
@@ -257,13 +273,10 @@ def plan_cell(study, cell: dict, seed: int, work_dir: str) -> dict:
             checkpoint=osp.join(plan['stage1']['run_dir'], 'final.pth'))
     plan['stage2'] = write_config(stage2, 'stage2', work_dir)
     student = osp.join(plan['stage2']['run_dir'], 'final.pth')
-    finetune = resolve_config(study.stages['finetune'], stages['finetune'],
-                              seed)
     probe_cfg = copy.deepcopy(finetune)
     finetune.model.backbone.init_cfg = dict(
         type='Pretrained', checkpoint=student, prefix='backbone.')
     plan['finetune'] = write_config(finetune, 'finetune', work_dir)
-    svm = dict(study.get('svm', {}))
     probe_cfg.merge_from_dict({'ablation_svm': dict(svm, checkpoint=student)})
     plan['svm'] = write_config(probe_cfg, 'svm', work_dir)
     plan['svm']['options'] = svm
@@ -294,11 +307,13 @@ def svm_probe(run: dict, label: str, seed: int, force: bool) -> dict:
             return json.load(f)
     options = run['options']
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'svm_probe.py'),
-           run['config'], run['checkpoint'], '--out', out + '.tmp',
-           '--seed', str(seed)]
+           run['config'], *([run['checkpoint']] if run['checkpoint'] else []),
+           '--out', out + '.tmp', '--seed', str(seed)]
     for key in ('C', 'max_iter', 'batch_size'):
         if key in options:
             cmd += [f'--{key.replace("_", "-")}', str(options[key])]
+    if options.get('standardize'):
+        cmd.append('--standardize')
     print(f'\n=== {label}: {" ".join(cmd[1:])}', flush=True)
     if subprocess.run(cmd, cwd=ROOT).returncode != 0:
         raise RuntimeError(f'{label} failed: see the log above')

@@ -10,8 +10,9 @@ Three students, same seed, data, budget and schedule:
                              weights (*_demo_random.py)
     (c) from scratch         no pretraining
 
-Each student is probed frozen by a linear SVM (``tools/svm_probe.py``, C=1
-as ACT's ``LinearSVC()``; (c) is the seeded random init) and fine-tuned with
+Each student is probed frozen by a linear SVM (``tools/svm_probe.py`` on
+z-scored features, C chosen by 5-fold CV on the training split; (c) is the
+seeded random init) and fine-tuned with
 ``configs/demo/finetune_<task>_demo.py`` (last epoch reported). Before
 Stage II the teacher's targets are measured
 (``tools/analysis_tools/target_diversity.py``: mean cosine to their mean,
@@ -98,8 +99,14 @@ def parse_args(argv=None):
         help=f'real: the converted shapes of {REAL_ROOT}; procedural: '
         'data/demo; auto (default): real when converted')
     parser.add_argument(
-        '--svm-c', type=float, default=1.0,
-        help="the linear SVM's C (default 1.0, ACT's LinearSVC())")
+        '--svm-c', default='cv',
+        help="the linear SVM's C: a number, or cv (default: 5-fold CV on "
+        "the training features; ACT's own probe is LinearSVC(), C=1)")
+    parser.add_argument(
+        '--svm-raw', action='store_true',
+        help='probe the raw features (ACT\'s probe) instead of z-scored '
+        'ones (the default: a short Stage II leaves features with a large '
+        'shared offset, on which liblinear stops unconverged)')
     parser.add_argument(
         '--svm-cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
         help='added to the SVM probes only (e.g. a subset of the splits: '
@@ -449,7 +456,10 @@ def main(argv=None):
                TASK_CONFIGS['modelnet40']]
         if checkpoint:
             cmd.append(checkpoint)
-        cmd += ['--C', str(args.svm_c), '--out', svm_json]
+        cmd += ['--C', str(args.svm_c), '--max-iter', '10000',
+                '--out', svm_json]
+        if not args.svm_raw:
+            cmd.append('--standardize')
         # the training options (epochs, batch, subsets) are not the probe's
         svm_opts = data_opts['modelnet40'] + list(args.svm_cfg_options)
         if svm_opts:

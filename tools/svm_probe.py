@@ -53,6 +53,22 @@ from act_mmdet3d.engine.checkpoint import state_dict_mismatch  # noqa: E402
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
 
 PREFIX = 'backbone.'
+#: the C values ``--C cv`` chooses from
+C_GRID = (1e-3, 1e-2, 1e-1, 1., 10.)
+
+
+def parse_C(text: str):
+    """``--C``: a positive number or ``'cv'``."""
+    if text == 'cv':
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f'--C {text!r}: expected a positive number or "cv"')
+    return value
 
 
 def parse_args(argv=None):
@@ -65,8 +81,14 @@ def parse_args(argv=None):
                         'backbone.* keys (default: random init)')
     parser.add_argument('--data-root',
                         help='override data_root of both splits')
-    parser.add_argument('--C', type=float, default=1.0,
-                        help='LinearSVC C (default 1.0: ACT\'s LinearSVC())')
+    parser.add_argument('--C', type=parse_C, default=1.0,
+                        help='LinearSVC C (default 1.0: ACT\'s LinearSVC()), '
+                        'or "cv": chosen by 5-fold cross-validation on the '
+                        f'TRAINING features from {C_GRID}')
+    parser.add_argument('--standardize', action='store_true',
+                        help='z-score every feature with the training '
+                        'split\'s mean and std before the SVM (MAE\'s '
+                        'BatchNorm without affine before its linear probe)')
     parser.add_argument('--max-iter', type=int, default=1000,
                         help='LinearSVC max_iter (default 1000, sklearn\'s)')
     parser.add_argument('--batch-size', type=int, default=32)
@@ -183,18 +205,64 @@ def extract_features(backbone: torch.nn.Module,
 
 
 # --------------------------------------------------------------------- SVM
+def standardize(train_x: np.ndarray, test_x: np.ndarray
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """Z-score (N, D) features with the training split's mean and std
+    (a constant feature stays 0)."""
+    mean = train_x.mean(axis=0)
+    std = train_x.std(axis=0)
+    std[std < 1e-12] = 1.
+    return (train_x - mean) / std, (test_x - mean) / std
+
+
+def choose_C(train_x: np.ndarray, train_y: np.ndarray, max_iter: int,
+             seed: int, grid=C_GRID) -> Tuple[float, float]:
+    """The C of ``grid`` with the best stratified k-fold accuracy on the
+    training features (k = 5, or the smallest class count when below;
+    ties go to the smaller C). Returns (C, cross-validated accuracy %)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.svm import LinearSVC
+    folds = int(min(5, np.unique(train_y, return_counts=True)[1].min()))
+    if folds < 2:
+        raise ValueError('--C cv needs at least 2 training clouds of every '
+                         'class')
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    scores = []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for C in grid:
+            clf = LinearSVC(C=C, max_iter=max_iter, random_state=seed)
+            scores.append(cross_val_score(clf, train_x, train_y, cv=cv).mean())
+    best = int(np.argmax(scores))
+    return float(grid[best]), float(scores[best] * 100.)
+
+
 def evaluate_svm(train_x: np.ndarray, train_y: np.ndarray,
-                 test_x: np.ndarray, test_y: np.ndarray, C: float,
-                 max_iter: int = 1000, seed: int = 0) -> dict:
+                 test_x: np.ndarray, test_y: np.ndarray, C=1.0,
+                 max_iter: int = 1000, seed: int = 0,
+                 standardize_features: bool = False) -> dict:
     """Fit ``LinearSVC(C)`` on the training features, score the test set.
+
+    Args:
+        C (float | str): the SVM's C, or ``'cv'`` to choose it on the
+            training features (:func:`choose_C`); the test split is never
+            looked at for it.
+        standardize_features (bool): z-score the features first
+            (:func:`standardize`).
 
     Returns:
         dict: ``accuracy`` and ``mean_class_accuracy`` (percent),
-        ``converged`` (False when liblinear hit ``max_iter``).
+        ``converged`` (False when liblinear hit ``max_iter``), ``C`` (the C
+        used) and ``cv_accuracy`` (percent, None unless ``C='cv'``).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import LinearSVC
+    if standardize_features:
+        train_x, test_x = standardize(train_x, test_x)
+    cv_accuracy = None
+    if C == 'cv':
+        C, cv_accuracy = choose_C(train_x, train_y, max_iter, seed)
     clf = LinearSVC(C=C, max_iter=max_iter, random_state=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', ConvergenceWarning)
@@ -206,7 +274,7 @@ def evaluate_svm(train_x: np.ndarray, train_y: np.ndarray,
         accuracy=float(np.mean(pred == test_y) * 100.),
         mean_class_accuracy=float(
             balanced_accuracy_score(test_y, pred) * 100.),
-        converged=converged)
+        converged=converged, C=float(C), cv_accuracy=cv_accuracy)
 
 
 def default_out(config: str, checkpoint: Optional[str]) -> str:
@@ -263,7 +331,7 @@ def main(argv=None) -> dict:
 
     start = time.time()
     svm = evaluate_svm(train_x, train_y, test_x, test_y, args.C,
-                       args.max_iter, args.seed)
+                       args.max_iter, args.seed, args.standardize)
     svm_s = time.time() - start
 
     result = dict(
@@ -273,7 +341,8 @@ def main(argv=None) -> dict:
         loaded=loaded,
         feature='concat(max, mean) of the final tokens',
         feature_dim=int(train_x.shape[1]),
-        C=args.C,
+        standardize=args.standardize,
+        C_arg=args.C,
         max_iter=args.max_iter,
         num_train=int(len(train_y)),
         num_test=int(len(test_y)),
@@ -291,7 +360,10 @@ def main(argv=None) -> dict:
     rows = [['backbone', init],
             ['feature', f'max + mean of final tokens, {train_x.shape[1]}-d'],
             ['train / test clouds', f'{len(train_y)} / {len(test_y)}'],
-            ['LinearSVC C', f'{args.C:g}' + (
+            ['features z-scored', 'yes' if args.standardize else 'no'],
+            ['LinearSVC C', f'{svm["C"]:g}' + (
+                f' (5-fold CV on train: {svm["cv_accuracy"]:.2f}%)'
+                if svm['cv_accuracy'] is not None else '') + (
                 '' if svm['converged'] else ' (not converged)')],
             ['accuracy (%)', f'{svm["accuracy"]:.2f}'],
             ['mean class accuracy (%)', f'{svm["mean_class_accuracy"]:.2f}'],

@@ -58,6 +58,9 @@ axes = dict(
             dict(_delete_=True, type='PointReconHead', in_channels=384,
                  group_size=32),
         },
+        # no pretraining at all: the seeded random init is probed and
+        # fine-tuned (the from-scratch student)
+        scratch={'stage2._skip_': True},
     ),
     # key axes
     layer=dict(
