@@ -5,7 +5,9 @@ For every cell of a grid (e.g. ``teacher=pretrained,random,none`` x
 
     Stage I    the teacher autoencoder      (skipped when the target
                                               needs no teacher)
-    Stage II   masked modeling              (loads that teacher strictly)
+    Stage II   masked modeling              (loads that teacher strictly;
+                                              target=scratch skips Stage I
+                                              and II: the random init)
     SVM probe  frozen Stage II student -> LinearSVC (tools/svm_probe.py)
     fine-tune  the downstream config from the Stage II student
 

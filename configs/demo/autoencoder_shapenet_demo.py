@@ -26,20 +26,22 @@ model = dict(
     vit_weights=None,
     num_prompts=8)
 
-# The schedules compressed to the demo's 80 iterations. The KL weight keeps
-# the real run's proportions (delay 4%, ramp 40% of training: 10k / 100k of
-# ~250k iterations): with the longer delay it reached only 0.01 and the
-# codebook collapsed to a single argmax code of 512 (150 codes with it).
+# The schedules fitted to the demo's 2 epochs (190 iterations on the real
+# shapes, 80 on the procedural clouds): the temperature anneals 1 -> 1/16 in
+# 80 iterations (with the earlier temp_ntime=400 it never annealed), the KL
+# weight waits 8 iterations and ramps over 76 (the real run's proportions,
+# delay 4% and ramp 40% of ~190; with a longer delay the codebook collapsed
+# to a single argmax code of 512).
 custom_hooks = [
     dict(
         type='DVAEScheduleHook',
         temp_start=1.,
         temp_target=0.0625,
-        temp_ntime=400,
+        temp_ntime=80,
         kl_start=0.,
         kl_target=0.1,
-        kl_ntime=32,
-        kl_delay=3),
+        kl_ntime=76,
+        kl_delay=8),
 ]
 
 train_dataloader = dict(
