@@ -208,33 +208,33 @@ def extract_features(backbone: torch.nn.Module,
 def standardize(train_x: np.ndarray, test_x: np.ndarray
                 ) -> Tuple[np.ndarray, np.ndarray]:
     """Z-score (N, D) features with the training split's mean and std
-    (a constant feature stays 0)."""
-    mean = train_x.mean(axis=0)
-    std = train_x.std(axis=0)
-    std[std < 1e-12] = 1.
-    return (train_x - mean) / std, (test_x - mean) / std
+    (sklearn's ``StandardScaler``; a constant feature stays 0)."""
+    from sklearn.preprocessing import StandardScaler
+    scaler = StandardScaler().fit(train_x)
+    return scaler.transform(train_x), scaler.transform(test_x)
 
 
 def choose_C(train_x: np.ndarray, train_y: np.ndarray, max_iter: int,
              seed: int, grid=C_GRID) -> Tuple[float, float]:
     """The C of ``grid`` with the best stratified k-fold accuracy on the
-    training features (k = 5, or the smallest class count when below;
-    ties go to the smaller C). Returns (C, cross-validated accuracy %)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    training features (sklearn's ``GridSearchCV``; k = 5, or the smallest
+    class count when below; ties go to the first C of the grid). Returns
+    (C, cross-validated accuracy %)."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import LinearSVC
     folds = int(min(5, np.unique(train_y, return_counts=True)[1].min()))
     if folds < 2:
         raise ValueError('--C cv needs at least 2 training clouds of every '
                          'class')
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    scores = []
+    search = GridSearchCV(
+        LinearSVC(max_iter=max_iter, random_state=seed), {'C': list(grid)},
+        cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        refit=False)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        for C in grid:
-            clf = LinearSVC(C=C, max_iter=max_iter, random_state=seed)
-            scores.append(cross_val_score(clf, train_x, train_y, cv=cv).mean())
-    best = int(np.argmax(scores))
-    return float(grid[best]), float(scores[best] * 100.)
+        search.fit(train_x, train_y)
+    return (float(search.best_params_['C']),
+            float(search.best_score_ * 100.))
 
 
 def evaluate_svm(train_x: np.ndarray, train_y: np.ndarray,
