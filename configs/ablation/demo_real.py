@@ -20,6 +20,11 @@ num_classes = 8  # data/real/summary.json
 stage2_epochs = 3
 finetune_epochs = 6
 _loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+# 1 warm-up epoch, then a cosine to the end (demo.py's schedule)
+_warmup = dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
+               end=1, convert_to_iter_based=True)
+_cosine = dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True,
+               begin=1, convert_to_iter_based=True)
 common = {
     **{f'stage1.{k}.dataset.data_root': sn for k in _loaders},
     # the DVAE schedule fitted to Stage I's 190 iterations (the demo
@@ -34,11 +39,7 @@ common = {
     'stage2.train_dataloader.dataset.split': 'train',
     'stage2.train_cfg.max_epochs': stage2_epochs,
     'stage2.param_scheduler': [
-        dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
-             end=1, convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', T_max=stage2_epochs - 1,
-             eta_min=1e-6, by_epoch=True, begin=1, end=stage2_epochs,
-             convert_to_iter_based=True),
+        _warmup, dict(_cosine, T_max=stage2_epochs - 1, end=stage2_epochs)
     ],
     'stage2.default_hooks.checkpoint.interval': stage2_epochs,
     'stage2.custom_hooks': [],
@@ -47,11 +48,8 @@ common = {
     'finetune.train_cfg.max_epochs': finetune_epochs,
     'finetune.train_cfg.val_interval': 2,
     'finetune.param_scheduler': [
-        dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
-             end=1, convert_to_iter_based=True),
-        dict(type='CosineAnnealingLR', T_max=finetune_epochs - 1,
-             eta_min=1e-6, by_epoch=True, begin=1, end=finetune_epochs,
-             convert_to_iter_based=True),
+        _warmup,
+        dict(_cosine, T_max=finetune_epochs - 1, end=finetune_epochs)
     ],
     'finetune.custom_hooks': [dict(type='PreciseBNHook', num_iters=20)],
 }
