@@ -6,8 +6,8 @@
 #
 #   python tools/ablate.py configs/ablation/demo_real.py --seeds 0 1 2
 #
-# Runs per seed on 2 cores (about 35 min): 2 Stage I (~4.5 min each),
-# 3 Stage II, 4 fine-tunes (~2.5 min each), 4 SVM probes.
+# Runs per seed on 2 idle cores (about 32 min, 2026-12-06): 2 Stage I
+# (~4.5 min each), 3 Stage II, 4 fine-tunes (~2.5 min each), 4 SVM probes.
 _base_ = ['./demo.py']
 
 grid = dict(teacher=['lm', 'lm_random'], target=['act', 'mae', 'scratch'])
