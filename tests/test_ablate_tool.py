@@ -101,6 +101,30 @@ def test_key_and_ad_hoc_axes(tmp_path):
     assert s1.model.num_prompts == s2.model.target_generator.num_prompts == 2
 
 
+def test_precision_axis_sets_bf16_autocast_on_every_stage(tmp_path):
+    out = _dry(tmp_path, '--grid', 'teacher=random', 'precision=fp32,bf16')
+    fp32 = _plan(out, 'teacher=random precision=fp32')
+    bf16 = _plan(out, 'teacher=random precision=bf16')
+    for stage in ('stage1', 'stage2', 'finetune'):
+        a = Config.fromfile(fp32[stage]['config'])
+        b = Config.fromfile(bf16[stage]['config'])
+        assert a.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'
+        assert b.optim_wrapper.type == 'BF16AutocastOptimWrapper'
+        # only the wrapper differs: optimizer and clipping are kept
+        assert a.optim_wrapper.optimizer == b.optim_wrapper.optimizer
+        assert fp32[stage]['name'] != bf16[stage]['name']
+    # the frozen Stage II teacher runs in bfloat16 too
+    assert Config.fromfile(
+        bf16['stage2']['config']).model.teacher_dtype == 'bfloat16'
+    assert Config.fromfile(
+        fp32['stage2']['config']).model.teacher_dtype == 'float32'
+    # fp32 adds nothing: its runs are the study's own (same hashes)
+    plain = _plan(_dry(tmp_path, '--grid', 'teacher=random'),
+                  'teacher=random')
+    assert [fp32[s]['name'] for s in ('stage1', 'stage2', 'finetune')] == \
+        [plain[s]['name'] for s in ('stage1', 'stage2', 'finetune')]
+
+
 def test_grid_errors_before_anything_runs(tmp_path):
     with pytest.raises(ablate.StudyError, match='--set vit_weights'):
         _dry(tmp_path, '--grid', 'teacher=pretrained,none')

@@ -62,6 +62,20 @@ axes = dict(
         # fine-tuned (the from-scratch student)
         scratch={'stage2._skip_': True},
     ),
+    # the arithmetic of every training: float32, or bfloat16 autocast
+    # (weights, gradients and optimizer states stay float32) with the
+    # frozen Stage II teacher in bfloat16 too, as tools/demo_pipeline.py
+    # --amp (make demo). A study runs both to show they agree.
+    precision=dict(
+        fp32={},
+        bf16={
+            **{
+                f'{stage}.optim_wrapper.type': 'BF16AutocastOptimWrapper'
+                for stage in ('stage1', 'stage2', 'finetune')
+            },
+            'stage2.model.teacher_dtype': 'bfloat16',
+        },
+    ),
     # key axes
     layer=dict(
         key='stage2.model.target_kwargs.layer',
