@@ -16,9 +16,10 @@ demo-data: setup
 		$(PY) tools/dataset_converters/sweethome3d.py data/sweethome3d/usr/share/sweethome3d/furniture --out data/real; \
 	else echo "real shapes unavailable (no Debian package manager): the demo uses the procedural data"; fi
 
-# (a) pretrained teacher, (b) random teacher, (c) scratch: tools/demo_pipeline.py
+# (a) pretrained teacher, (b) random teacher, (c) scratch: tools/demo_pipeline.py,
+# in bfloat16 autocast (the README's 3-seed study compares it with float32)
 demo: demo-data
-	$(PY) tools/demo_pipeline.py --work-dir work_dirs/demo
+	$(PY) tools/demo_pipeline.py --work-dir work_dirs/demo --amp
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -34,7 +34,7 @@ def _run(work_dir, *extra):
 
 
 def test_demo_pipeline_chains_the_stages(tmp_path):
-    out = _run(tmp_path)
+    out = _run(tmp_path, '--amp')  # as make demo
     summary = json.loads((tmp_path / 'summary.json').read_text())
     assert summary['data'].startswith('data: the procedural demo clouds')
     teachers = summary['teachers']
@@ -55,6 +55,16 @@ def test_demo_pipeline_chains_the_stages(tmp_path):
     assert 'loaded 6 BertModel layers' in out
     assert 'built RANDOM-weight 6 BertModel layers' in out
     scratch_log = _log_text(tmp_path / 'finetune_modelnet40_scratch')
+    # --amp: every training ran under bfloat16 autocast, recorded so that a
+    # change of precision reruns it
+    for run in ('autoencoder', 'pretrain_random',
+                'finetune_modelnet40_scratch'):
+        done = json.loads((tmp_path / run / 'done.json').read_text())
+        assert 'optim_wrapper.type=BF16AutocastOptimWrapper' in \
+            done['cfg_options'], run
+    assert "type='BF16AutocastOptimWrapper'" in scratch_log
+    done = json.loads((tmp_path / 'pretrain' / 'done.json').read_text())
+    assert 'model.teacher_dtype=bfloat16' in done['cfg_options']
     assert 'load backbone.' not in scratch_log
     assert 'PreciseBN: BatchNorm statistics recomputed' in scratch_log
     students = summary['students']
@@ -89,7 +99,7 @@ def test_demo_pipeline_chains_the_stages(tmp_path):
 
     # a second run skips every finished training and reports the same
     # figures
-    again = _run(tmp_path, '--no-pictures')
+    again = _run(tmp_path, '--amp', '--no-pictures')
     assert again.count('done before, skipped') == 7
     second = json.loads((tmp_path / 'summary.json').read_text())
     for name in students:
