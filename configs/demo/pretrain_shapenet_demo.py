@@ -35,7 +35,7 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root))
 
 # 3 epochs: the schedule of the real-shapes study (configs/ablation/
-# demo_real.py), which keeps make demo within its time budget
+# demo_real.py), which shortens make demo (still over its 20-min goal)
 max_epochs = 3
 warmup_epochs = 1
 param_scheduler = [

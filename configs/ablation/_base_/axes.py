@@ -65,7 +65,7 @@ axes = dict(
     # the arithmetic of every training: float32, or bfloat16 autocast
     # (weights, gradients and optimizer states stay float32) with the
     # frozen Stage II teacher in bfloat16 too, as tools/demo_pipeline.py
-    # --amp (make demo). A study runs both to show they agree.
+    # --amp (make demo). A study runs both to compare them.
     precision=dict(
         fp32={},
         bf16={
