@@ -1,0 +1,3 @@
+from .three_detr import ThreeDETR
+
+__all__ = ['ThreeDETR']
