@@ -562,3 +562,66 @@ def test_wrong_inputs_name_the_problem():
         enc(torch.rand(1, 32, 3))
     with pytest.raises(ValueError, match=r'\(B, N, 3\)'):
         enc(torch.rand(1, 100, 6))
+
+
+def test_rotated_giou_reduces_to_aligned_and_matches_a_hand_value():
+    from act_mmdet3d.models.task_modules import rotated_giou_3d
+    rng = np.random.default_rng(3)
+    c1, s1 = (torch.from_numpy(rng.uniform(0, 3, (6, 3)).astype(np.float32)),
+              torch.from_numpy(rng.uniform(.3, 2, (6, 3)).astype(np.float32)))
+    c2, s2 = (torch.from_numpy(rng.uniform(0, 3, (4, 3)).astype(np.float32)),
+              torch.from_numpy(rng.uniform(.3, 2, (4, 3)).astype(np.float32)))
+    zero1, zero2 = torch.zeros(6), torch.zeros(4)
+    aligned = aligned_giou_3d(c1, s1, c2, s2)
+    torch.testing.assert_close(
+        rotated_giou_3d(c1, s1, zero1, c2, s2, zero2), aligned, atol=1e-5,
+        rtol=1e-5)
+    # a quarter turn swaps the footprint's sides
+    swapped = s2[:, [1, 0, 2]]
+    torch.testing.assert_close(
+        rotated_giou_3d(c1, s1, zero1, c2, swapped, zero2 + math.pi / 2),
+        aligned, atol=1e-5, rtol=1e-5)
+    # a unit cube against itself turned by 45 degrees: the overlap is the
+    # octagon 2 (sqrt 2 - 1), the enclosing box sqrt(2) x sqrt(2) x 1
+    cube = torch.tensor([[0., 0., 0.]]), torch.tensor([[1., 1., 1.]])
+    giou = rotated_giou_3d(cube[0], cube[1], torch.zeros(1), cube[0], cube[1],
+                           torch.full((1, ), math.pi / 4))
+    inter = 2 * (math.sqrt(2) - 1)
+    union = 2 - inter
+    expected = inter / union - (1 - union / 2.)
+    assert giou.item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_sun_rgbd_matcher_costs_build_and_add_up():
+    head = MODELS.build(
+        dict(
+            type='ThreeDETRHead', num_classes=10, num_angle_bins=12,
+            num_queries=32,
+            assigner=dict(
+                type='mmdet.HungarianAssigner',
+                match_costs=[
+                    dict(type='mmdet.ClassificationCost', weight=1.),
+                    dict(type='ObjectnessCost', weight=5.),
+                    dict(type='Center3DL1Cost', weight=5.),
+                    dict(type='RotatedGIoU3DCost', weight=3.)
+                ])))
+    q, k = 32, 3
+    logits = torch.randn(q, 11)
+    preds = InstanceData(
+        scores=logits, centers=torch.rand(q, 3) * 3,
+        sizes=torch.rand(q, 3) + .2, angles=torch.rand(q) * 6 - 3,
+        centers_normalized=torch.rand(q, 3),
+        objectness=1 - logits.softmax(-1)[:, -1])
+    gts = InstanceData(
+        labels=torch.tensor([0, 4, 9]), centers=torch.rand(k, 3) * 3,
+        sizes=torch.rand(k, 3) + .2, angles=torch.rand(k) * 6 - 3,
+        centers_normalized=torch.rand(k, 3))
+    costs = [c(preds, gts) for c in head.assigner.match_costs]
+    assert all(c.shape == (q, k) for c in costs)
+    # objectness: one value per query, the same for every box
+    assert torch.equal(costs[1][:, 0], costs[1][:, 2])
+    torch.testing.assert_close(
+        costs[2], 5 * (preds.centers_normalized[:, None] -
+                       gts.centers_normalized[None]).abs().sum(-1))
+    result = head.assigner.assign(preds, gts)
+    assert int((result.gt_inds > 0).sum()) == k

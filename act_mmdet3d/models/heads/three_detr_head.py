@@ -286,6 +286,7 @@ class ThreeDETRHead(BaseModule):
                 scores=pred['cls_logits'][b].detach(),
                 centers=pred['center'][b].detach(),
                 sizes=pred['size'][b].detach(),
+                angles=pred['angle'][b].detach(),
                 centers_normalized=pred['center_normalized'][b].detach(),
                 objectness=1 - prob[b, :, -1])
             inds.append(self.assigner.assign(preds, gt).gt_inds)
