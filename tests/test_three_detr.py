@@ -7,6 +7,7 @@ with its parameter names), loaded with the weights of our head and fed the
 same tokens and boxes.
 """
 import math
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -625,3 +626,76 @@ def test_sun_rgbd_matcher_costs_build_and_add_up():
                        gts.centers_normalized[None]).abs().sum(-1))
     result = head.assigner.assign(preds, gts)
     assert int((result.gt_inds > 0).sum()) == k
+
+
+# ------------------------------------------------------ configs and tools
+CONFIGS = {
+    'configs/3detr/3detr_1xb8_scannet-3d.py': ('ThreeDETREncoder', 7_305_691),
+    'configs/3detr/3detr-m_1xb8_scannet-3d.py':
+    ('ThreeDETREncoder', 7_438_555),
+    'configs/3detr/3detr_1xb8_sunrgbd-3d.py': ('ThreeDETREncoder', 7_309_289),
+    'configs/act/3detr_act_scannet.py': ('ACTSceneBackbone', None),
+}
+
+
+@pytest.mark.parametrize('config', sorted(CONFIGS))
+def test_configs_build_through_the_registry(config):
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.pop('init_cfg', None)
+    model = MODELS.build(cfg.model)
+    backbone, count = CONFIGS[config]
+    assert type(model.backbone).__name__ == backbone
+    if count is not None:
+        assert sum(p.numel() for p in model.parameters()) == count
+    else:  # the ACT swap: the Stage II student's keys under backbone.
+        keys = model.state_dict()
+        assert 'backbone.blocks.11.attn.qkv.weight' in keys
+        assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+        assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult \
+            == 0.1
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.clip_grad.max_norm == 0.1
+    assert cfg.train_cfg.max_epochs == 1080
+
+
+def _small_3detr_config(path, base, data_root, backbone):
+    """``base`` on the synthetic rooms of tests/test_detection.py: their 3
+    classes, 2048 points a room, 512 tokens, 64 queries, 2 warm-up epochs,
+    no workers."""
+    from test_detection import OBJECTS
+    classes = tuple(OBJECTS)
+    loader = dict(num_workers=0, persistent_workers=False)
+    text = f"""
+_base_ = [{osp.join(ROOT, base)!r}]
+classes = {classes!r}
+model = dict(backbone={backbone!r},
+             bbox_head=dict(num_classes=3, num_queries=64))
+train_dataloader = dict(
+    **{loader!r}, batch_size=4,
+    dataset=dict(data_root={data_root!r}, metainfo=dict(classes=classes),
+                 pipeline=[*{{{{_base_.train_pipeline}}}}]))
+val_dataloader = dict(
+    **{loader!r},
+    dataset=dict(data_root={data_root!r}, metainfo=dict(classes=classes)))
+test_dataloader = val_dataloader
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=2,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=38, eta_min=1e-6, by_epoch=True,
+         begin=2, end=40, convert_to_iter_based=True)]
+train_cfg = dict(max_epochs=40, val_interval=40)
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=40))
+"""
+    with open(path, 'w') as f:
+        f.write(text)
+    return str(path)
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+POINTS = [
+    'train_dataloader.dataset.pipeline.3.num_points=2048',
+    'val_dataloader.dataset.pipeline.2.num_points=2048',
+    'test_dataloader.dataset.pipeline.2.num_points=2048',
+]
