@@ -8,6 +8,7 @@ same tokens and boxes.
 """
 import math
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -642,7 +643,7 @@ CONFIGS = {
 def test_configs_build_through_the_registry(config):
     from mmengine.config import Config
     cfg = Config.fromfile(config)
-    cfg.model.backbone.pop('init_cfg', None)
+    init_cfg = cfg.model.backbone.pop('init_cfg', None)
     model = MODELS.build(cfg.model)
     backbone, count = CONFIGS[config]
     assert type(model.backbone).__name__ == backbone
@@ -651,7 +652,8 @@ def test_configs_build_through_the_registry(config):
     else:  # the ACT swap: the Stage II student's keys under backbone.
         keys = model.state_dict()
         assert 'backbone.blocks.11.attn.qkv.weight' in keys
-        assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+        assert init_cfg.type == 'Pretrained'
+        assert init_cfg.prefix == 'backbone.'
         assert cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult \
             == 0.1
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
@@ -661,7 +663,8 @@ def test_configs_build_through_the_registry(config):
 
 def _small_3detr_config(path, base, data_root, backbone):
     """``base`` on the synthetic rooms of tests/test_detection.py: their 3
-    classes, 2048 points a room, 512 tokens, 64 queries, 2 warm-up epochs,
+    classes, 2048 points a room, 64 queries, batch 4, 30 epochs of the 8
+    rooms (60 iterations) at lr 2e-3 (2 warm-up epochs, then a cosine),
     no workers."""
     from test_detection import OBJECTS
     classes = tuple(OBJECTS)
@@ -673,20 +676,20 @@ model = dict(backbone={backbone!r},
              bbox_head=dict(num_classes=3, num_queries=64))
 train_dataloader = dict(
     **{loader!r}, batch_size=4,
-    dataset=dict(data_root={data_root!r}, metainfo=dict(classes=classes),
-                 pipeline=[*{{{{_base_.train_pipeline}}}}]))
+    dataset=dict(data_root={data_root!r}, metainfo=dict(classes=classes)))
 val_dataloader = dict(
     **{loader!r},
     dataset=dict(data_root={data_root!r}, metainfo=dict(classes=classes)))
 test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=38, eta_min=1e-6, by_epoch=True,
-         begin=2, end=40, convert_to_iter_based=True)]
-train_cfg = dict(max_epochs=40, val_interval=40)
+    dict(type='CosineAnnealingLR', T_max=28, eta_min=1e-6, by_epoch=True,
+         begin=2, end=30, convert_to_iter_based=True)]
+train_cfg = dict(max_epochs=30, val_interval=30)
 default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=40))
+                     checkpoint=dict(interval=30))
 """
     with open(path, 'w') as f:
         f.write(text)
@@ -699,3 +702,51 @@ POINTS = [
     'val_dataloader.dataset.pipeline.2.num_points=2048',
     'test_dataloader.dataset.pipeline.2.num_points=2048',
 ]
+
+
+@pytest.fixture(scope='module')
+def scannet_rooms(tmp_path_factory):
+    from test_detection import write_scannet
+    root = str(tmp_path_factory.mktemp('scannet'))
+    write_scannet(root, splits=(('train', 8), ('val', 8)))
+    return root
+
+
+@pytest.mark.parametrize('base,backbone,options,min_map', [
+    ('configs/3detr/3detr_1xb8_scannet-3d.py', dict(num_points=512), [],
+     0.15),
+    # the ACT swap from scratch (a small ACT backbone, at the head's rate,
+    # not the 0.1 x meant for a pretrained one): 60 iterations are not
+    # enough to lift it (measured 0.03; see the README), so this run only
+    # checks that it trains and evaluates through the tools
+    ('configs/act/3detr_act_scannet.py',
+     dict(init_cfg=None, depth=2, embed_dims=96, num_heads=3, num_seeds=512,
+          group_size=16),
+     ['optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=1.0'], None),
+])
+def test_short_training_through_tools(scannet_rooms, tmp_path, base,
+                                      backbone, options, min_map):
+    """tools/train.py then tools/test.py on the synthetic rooms. For
+    3DETR, 60 iterations take mAP_0.25 on the 8 held-out rooms from 0.07
+    (untrained, measured: its random boxes hit the large beds) to well above
+    it (measured 0.27 by this test; 0.32 / 0.36 after 40 / 80 iterations of
+    a 120-iteration schedule)."""
+    import json
+
+    from test_detection import _last_json, run
+    cfg = _small_3detr_config(tmp_path / 'cfg.py', base, scannet_rooms,
+                              backbone)
+    work = str(tmp_path / 'work')
+    log = run(['tools/train.py', cfg, '--work-dir', work, '--cfg-options',
+               *POINTS, 'randomness.seed=0', *options])
+    assert re.search(r'Epoch\(train\) +\[30\]\[2/2\].*d6\.loss_giou', log)
+    ckpt = osp.join(work, 'epoch_30.pth')
+    log = run(['tools/test.py', cfg, ckpt, '--work-dir',
+               str(tmp_path / 'test'), '--cfg-options', *POINTS])
+    result = [json.loads(line)
+              for line in open(_last_json(tmp_path / 'test'))][-1]
+    print('%s short run: mAP_0.25 %.4f, mAP_0.50 %.4f' %
+          (base, result['mAP_0.25'], result['mAP_0.50']))
+    if min_map is not None:
+        assert result['mAP_0.25'] > min_map
+    assert 0. <= result['mAP_0.50'] <= result['mAP_0.25']

@@ -28,6 +28,9 @@ Sections:
   torch.cdist uses the |x|^2 + |y|^2 - 2 x.y matrix-product form at these
   sizes, so nearly tied neighbours can swap). Chamfer forward+backward at the
   Stage I sizes against brute force, values against float64 cKDTree.
+* ``detection``: a training step (batch 1, 40,000 points, forward + loss +
+  backward + AdamW) of 3DETR, 3DETR-m and the 3DETR + ACT swap, as a ratio
+  to VoteNet with the ACT backbone (``configs/act/votenet_act_scannet.py``).
 * ``backbone``: see ``tools/bench_backbone.py`` (registered when present).
 * ``pretrain``: the Stage II training step, see ``tools/bench_pretrain.py``
   (registered when present).
@@ -441,6 +444,73 @@ def ops_summary(rows):
 
 
 SUMMARIES = {'ops': ops_summary}
+
+# ---------------------------------------------------------------- detection
+
+
+def detection_step_time(config, points, boxes, labels, repeat, budget):
+    """Best seconds of one training step (forward, loss, backward, AdamW
+    step) of ``config``'s detector, from scratch, on one scene."""
+    import act_mmdet3d  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import InstanceData
+
+    from mmdet3d.registry import MODELS
+    from mmdet3d.structures import Det3DDataSample, DepthInstance3DBoxes
+    init_default_scope('mmdet3d')
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).train()
+    in_channels = 4 if 'votenet' in config else 3
+    inputs = points[:, :in_channels]
+    sample = Det3DDataSample()
+    sample.gt_instances_3d = InstanceData(
+        bboxes_3d=DepthInstance3DBoxes(
+            boxes, box_dim=6, with_yaw=False, origin=(0.5, 0.5, 0.5)),
+        labels_3d=labels)
+    if 'votenet' in config:  # VoteHead reads per-point masks
+        sample.gt_pts_seg = InstanceData()
+        sample.gt_pts_seg.pts_semantic_mask = torch.zeros(
+            len(points), dtype=torch.long)
+        sample.gt_pts_seg.pts_instance_mask = torch.zeros(
+            len(points), dtype=torch.long)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        optimizer.zero_grad()
+        losses = model.loss(dict(points=[inputs]), [sample])
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optimizer.step()
+
+    return best_time(step, repeat=repeat, budget_s=budget)
+
+
+@register('detection')
+def detection_section(args, progress):
+    """A training step of 3DETR (and its ACT swap) on a 40,000-point scene
+    (batch 1, 8 boxes), against VoteNet with the ACT backbone, same run."""
+    gen = torch.Generator().manual_seed(0)
+    points = torch.rand(40000, 4, generator=gen) * torch.tensor(
+        [6., 5., 2.5, 2.5])
+    centers = torch.rand(8, 3, generator=gen) * torch.tensor([5., 4., 1.])
+    boxes = torch.cat([centers + 0.5, torch.full((8, 3), 0.8)], 1)
+    labels = torch.arange(8) % 18
+    rows = []
+    base = None
+    for name, config in (
+            ('VoteNet + ACT (baseline)', 'configs/act/votenet_act_scannet.py'),
+            ('3DETR', 'configs/3detr/3detr_1xb8_scannet-3d.py'),
+            ('3DETR-m', 'configs/3detr/3detr-m_1xb8_scannet-3d.py'),
+            ('3DETR + ACT', 'configs/act/3detr_act_scannet.py')):
+        progress(f'detection: {name}')
+        seconds = detection_step_time(config, points, boxes, labels,
+                                      args.repeat, args.budget * 10)
+        base = base or seconds
+        rows.append(dict(model=name, points=40000, step_s=seconds,
+                         ratio_to_votenet_act=seconds / base))
+    return rows
+
 
 # ------------------------------------------------------------ backbone hook
 

@@ -1,8 +1,8 @@
 # mmdet3d's own VoteNet on ScanNet v2 (18 classes) with the ACT transformer
 # as its backbone: the stock config (mmdet3d's ScanNetDataset, pipelines,
 # VoteHead, IndoorMetric mAP_0.25 / mAP_0.50, schedule) with the backbone
-# swapped. The paper evaluates ACT inside 3DETR (AP25 63.8), which
-# mmdet3d 1.4 does not have; see the README (3D object detection).
+# swapped. The paper evaluates ACT inside 3DETR (AP25 63.8):
+# configs/act/3detr_act_scannet.py.
 #
 # Data: mmdet3d's `python tools/create_data.py scannet --root-path
 # ./data/scannet --out-dir ./data/scannet --extra-tag scannet` layout.
