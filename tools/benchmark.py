@@ -457,7 +457,8 @@ def detection_step_time(config, points, boxes, labels, repeat, budget):
     from mmengine.structures import InstanceData
 
     from mmdet3d.registry import MODELS
-    from mmdet3d.structures import Det3DDataSample, DepthInstance3DBoxes
+    from mmdet3d.structures import (Det3DDataSample, DepthInstance3DBoxes,
+                                    PointData)
     init_default_scope('mmdet3d')
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.model.backbone.init_cfg = None
@@ -470,11 +471,9 @@ def detection_step_time(config, points, boxes, labels, repeat, budget):
             boxes, box_dim=6, with_yaw=False, origin=(0.5, 0.5, 0.5)),
         labels_3d=labels)
     if 'votenet' in config:  # VoteHead reads per-point masks
-        sample.gt_pts_seg = InstanceData()
-        sample.gt_pts_seg.pts_semantic_mask = torch.zeros(
-            len(points), dtype=torch.long)
-        sample.gt_pts_seg.pts_instance_mask = torch.zeros(
-            len(points), dtype=torch.long)
+        sample.gt_pts_seg = PointData(
+            pts_semantic_mask=torch.zeros(len(points), dtype=torch.long),
+            pts_instance_mask=torch.zeros(len(points), dtype=torch.long))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def step():
