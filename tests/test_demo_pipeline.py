@@ -34,7 +34,7 @@ def _run(work_dir, *extra):
 
 
 def test_demo_pipeline_chains_the_stages(tmp_path):
-    out = _run(tmp_path, '--amp')  # as make demo
+    out = _run(tmp_path, '--amp')  # the bfloat16 option (make demo: float32)
     summary = json.loads((tmp_path / 'summary.json').read_text())
     assert summary['data'].startswith('data: the procedural demo clouds')
     teachers = summary['teachers']
