@@ -51,15 +51,20 @@ def aligned_giou_3d(centers1: Tensor, sizes1: Tensor, centers2: Tensor,
     min2 = (centers2 - sizes2 / 2).unsqueeze(-3)
     max2 = (centers2 + sizes2 / 2).unsqueeze(-3)
     inter = (torch.min(max1, max2) - torch.max(min1, min2)).clamp(min=0)
-    inter_vol = inter.prod(-1)
     enclosing = (torch.max(max1, max2) - torch.min(min1, min2)).abs().prod(-1)
+    return _giou(inter.prod(-1), enclosing, sizes1, sizes2)
+
+
+def _giou(inter_vol: Tensor, enclosing: Tensor, sizes1: Tensor,
+          sizes2: Tensor) -> Tensor:
+    """GIoU from intersection and enclosing volumes (..., K1, K2), with the
+    reference's clamps (see :func:`aligned_giou_3d`)."""
     vol1 = sizes1.abs().clamp(min=1e-3).prod(-1).clamp(min=_EPS)
     vol2 = sizes2.abs().clamp(min=1e-3).prod(-1).clamp(min=_EPS)
     sum_vols = vol1.unsqueeze(-1) + vol2.unsqueeze(-2)
     good = (enclosing > 2 * _EPS) & (sum_vols > 4 * _EPS)
     union = (sum_vols - inter_vol).clamp(min=_EPS)
-    giou = inter_vol / union - (1 - union / enclosing)
-    return giou * good
+    return (inter_vol / union - (1 - union / enclosing)) * good
 
 
 @TASK_UTILS.register_module()
@@ -123,14 +128,8 @@ def rotated_giou_3d(centers1: Tensor, sizes1: Tensor, angles1: Tensor,
                     centers2[:, 2] + sizes2[:, 2] / 2)
     height = (torch.min(zmax1[:, None], zmax2[None]) -
               torch.max(zmin1[:, None], zmin2[None])).clamp(min=0)
-    inter_vol = area * height
     enclosing = (torch.max(max1, max2) - torch.min(min1, min2)).abs().prod(-1)
-    vol1 = sizes1.abs().clamp(min=1e-3).prod(-1).clamp(min=_EPS)
-    vol2 = sizes2.abs().clamp(min=1e-3).prod(-1).clamp(min=_EPS)
-    sum_vols = vol1[:, None] + vol2[None]
-    good = (enclosing > 2 * _EPS) & (sum_vols > 4 * _EPS)
-    union = (sum_vols - inter_vol).clamp(min=_EPS)
-    return (inter_vol / union - (1 - union / enclosing)) * good
+    return _giou(area * height, enclosing, sizes1, sizes2)
 
 
 @TASK_UTILS.register_module()
