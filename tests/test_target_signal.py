@@ -145,10 +145,12 @@ def test_update_bn_stats_gives_the_training_data_statistics():
 
 
 def test_precise_bn_hook_in_a_runner(tmp_path):
-    """Through a Runner: before validation the tokenizer's first BatchNorm
-    holds the training data's statistics instead of the lagging running
-    ones (variance 1 at start, moving 10% per iteration towards the true
-    ~1e-5), and the random states training continues from are unchanged."""
+    """Through a Runner: at the validation point the tokenizer's first
+    BatchNorm gets the training data's statistics instead of the lagging
+    running ones (variance 1 at start, moving 10% per iteration towards the
+    true ~1e-5); the validation and the checkpoint saved there (what
+    tools/test.py reads) both hold them, and the random states training
+    continues from are unchanged."""
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
     cfg = Config.fromfile(osp.join(ROOT, 'tests/data/tiny_cls.py'))
@@ -157,14 +159,15 @@ def test_precise_bn_hook_in_a_runner(tmp_path):
         cfg[key]['dataset']['data_root'] = root
     cfg.model.head.num_classes = 10
     cfg.model.backbone.frozen_stages = -1  # the tokenizer trains
-    cfg.train_cfg = dict(by_epoch=False, max_iters=3, val_interval=3)
+    cfg.train_cfg = dict(by_epoch=False, max_iters=6, val_interval=3)
     cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=3, by_epoch=False)
     cfg.custom_hooks = [dict(type='PreciseBNHook', num_iters=4)]
     cfg.work_dir = str(tmp_path)
     runner = Runner.from_cfg(cfg)
-    bn = next(m for m in runner.model.backbone.modules()
-              if isinstance(m, nn.BatchNorm1d))
+    bn_name, bn = next((n, m) for n, m in runner.model.backbone.named_modules()
+                       if isinstance(m, nn.BatchNorm1d))
     seen = {}
 
     class Spy(Hook):
@@ -172,8 +175,14 @@ def test_precise_bn_hook_in_a_runner(tmp_path):
         def __init__(self, key, priority):
             self.key, self.priority = key, priority
 
+        def after_train_iter(self, runner_, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner_.iter + 1 == 3:
+                seen[self.key] = (bn.running_var.clone(),
+                                  torch.get_rng_state())
+
         def before_val_epoch(self, runner_):
-            seen[self.key] = (bn.running_var.clone(), torch.get_rng_state())
+            seen.setdefault('val', bn.running_var.clone())
 
     runner.register_hook(Spy('before', 'HIGHEST'))
     runner.register_hook(Spy('after', 'LOWEST'))
@@ -183,6 +192,10 @@ def test_precise_bn_hook_in_a_runner(tmp_path):
     assert var_before.min() > 0.5  # 0.9 ** 3 of the initial 1 remains
     assert var_after.max() < 0.01  # the training batches' own variance
     assert torch.equal(rng_before, rng_after)
+    assert torch.equal(seen['val'], var_after)
+    saved = torch.load(osp.join(str(tmp_path), 'iter_3.pth'),
+                       map_location='cpu', weights_only=False)['state_dict']
+    assert torch.equal(saved[f'backbone.{bn_name}.running_var'], var_after)
 
 
 # ------------------------------------------------------ noiseless codes

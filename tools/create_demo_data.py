@@ -29,6 +29,11 @@ and ShapeNetPart), into the reference's folder layout under ``--out``::
     train_test_split/shuffled_{train,val,test}_file_list.json
     <synset>/<model_id>.txt                           rows '%.6f': x y z nx ny
                                                       nz part (official id)
+  scannet/points/scene<k>_00.bin                      (N, 6) float32 raw xyz
+                                                      rgb (procedural rooms,
+                                                      demo_scenes.py)
+  scannet/{instance,semantic}_mask/scene<k>_00.bin    (N, ) int64 (NYU40)
+  scannet/scannet_infos_{train,val}.pkl               mmdet3d 1.4's v2 infos
 
 Format facts (as the reference loaders read the official files):
 
@@ -87,15 +92,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_VERSION = 2
 
 
-def _load_demo_shapes():
-    """``act_mmdet3d.datasets.demo_shapes`` without importing the package
-    (which would import torch and mmdet3d)."""
-    name = 'act_mmdet3d.datasets.demo_shapes'
+def _load_numpy_module(stem: str):
+    """``act_mmdet3d.datasets.<stem>`` (a numpy-only module) without
+    importing the package (which would import torch and mmdet3d)."""
+    name = f'act_mmdet3d.datasets.{stem}'
     if name in sys.modules:
         return sys.modules[name]
-    alias = '_act_mmdet3d_demo_shapes'
+    alias = f'_act_mmdet3d_{stem}'
     if alias not in sys.modules:
-        path = osp.join(ROOT, 'act_mmdet3d', 'datasets', 'demo_shapes.py')
+        path = osp.join(ROOT, 'act_mmdet3d', 'datasets', f'{stem}.py')
         spec = importlib.util.spec_from_file_location(alias, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[alias] = module
@@ -103,13 +108,15 @@ def _load_demo_shapes():
     return sys.modules[alias]
 
 
-shapes = _load_demo_shapes()
+shapes = _load_numpy_module('demo_shapes')
+scenes = _load_numpy_module('demo_scenes')
 CLASSES = shapes.DEMO_CLASSES
 
 DATASETS = ('shapenet55', 'modelnet40', 'fewshot', 'scanobjectnn',
-            'shapenetpart')
+            'shapenetpart', 'scannet')
 _DATASET_IDS = dict(
-    shapenet55=1, modelnet40=2, fewshot=3, scanobjectnn=4, shapenetpart=5)
+    shapenet55=1, modelnet40=2, fewshot=3, scanobjectnn=4, shapenetpart=5,
+    scannet=6)
 #: what each dataset writes under --out (replaced as a whole on regeneration)
 OUTPUTS = dict(
     shapenet55=('ShapeNet55-34', 'shapenet_synset_dict.json'),
@@ -117,6 +124,7 @@ OUTPUTS = dict(
     fewshot=('ModelNetFewshot', ),
     scanobjectnn=('ScanObjectNN', 'ScanObjectNN_shape_names.txt'),
     shapenetpart=('shapenetcore_partanno_segmentation_benchmark_v0_normal', ),
+    scannet=('scannet', ),
 )
 MODELNET_DIR = osp.join('ModelNet', 'modelnet40_normal_resampled')
 PART_DIR = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
@@ -131,7 +139,10 @@ COUNTS = dict(
     shapenetpart_train=30,
     shapenetpart_val=10,
     shapenetpart_test=10,
+    scannet_train=24,  # rooms
+    scannet_val=8,
 )
+SCANNET_POINTS = 10000  # per room (a real ScanNet scan has ~150k)
 MODELNET_POINTS, MODELNET_FPS = 10000, 8192
 SHAPENET55_POINTS = 8192
 SCAN_POINTS = 2048
@@ -712,12 +723,29 @@ def write_shapenetpart(out, args, log):
     return f'{len(tasks)} shapes ({per_split} per category) of {names}'
 
 
+def write_scannet(out, args, log):
+    counts = dict(
+        train=_count(COUNTS['scannet_train'], args.scale, 2),
+        val=_count(COUNTS['scannet_val'], args.scale, 2))
+    log(f'scannet: {counts["train"]} train + {counts["val"]} val rooms of '
+        f'{SCANNET_POINTS} points')
+    scenes.write_scannet(
+        osp.join(out, 'scannet'),
+        splits=tuple(counts.items()),
+        seed=int(_rng(args.seed, 'scannet').integers(2**31)),
+        num_points=SCANNET_POINTS)
+    names = ', '.join(scenes.OBJECTS)
+    return (f'{counts["train"]} train + {counts["val"]} val rooms of '
+            f'{SCANNET_POINTS} points, objects: {names}')
+
+
 WRITERS = dict(
     shapenet55=write_shapenet55,
     modelnet40=write_modelnet40,
     fewshot=write_fewshot,
     scanobjectnn=write_scanobjectnn,
-    shapenetpart=write_shapenetpart)
+    shapenetpart=write_shapenetpart,
+    scannet=write_scannet)
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 
 from mmdet3d.registry import HOOKS
 from .exact_resume import preserved_rng_states
@@ -80,8 +81,14 @@ class PreciseBNHook(Hook):
     run validates at chance although it trains well. This hook replaces
     them by the average batch statistics of ``num_iters`` training batches
     under the current weights (mmpretrain's ``PreciseBNHook``, fvcore's
-    ``update_bn_stats``). The random states are preserved, so the training
-    that follows (and exact resume) does not change.
+    ``update_bn_stats``).
+
+    It runs at the end of every training epoch (iteration, for an
+    iteration-based loop) that a validation follows, and at the end of
+    training, before the checkpoint hook (a lower priority) saves: so the
+    checkpoints that ``tools/test.py`` reads hold the same statistics the
+    validation used. The random states are preserved, so the training that
+    follows (and exact resume) does not change.
 
     Args:
         num_iters (int): training batches averaged. Defaults to 20.
@@ -95,7 +102,29 @@ class PreciseBNHook(Hook):
                              f'{num_iters}')
         self.num_iters = num_iters
 
-    def before_val_epoch(self, runner) -> None:
+    @staticmethod
+    def _validates_after(runner, done: int, total: int) -> bool:
+        """Whether training validates or ends after ``done`` of ``total``
+        epochs / iterations (the rule of mmengine's train loops)."""
+        loop = runner.train_loop
+        return done == total or (
+            runner.val_loop is not None and done >= loop.val_begin
+            and done % loop.val_interval == 0)
+
+    def after_train_epoch(self, runner) -> None:
+        loop = runner.train_loop
+        if isinstance(loop, EpochBasedTrainLoop) and self._validates_after(
+                runner, runner.epoch + 1, loop.max_epochs):
+            self._update(runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        loop = runner.train_loop
+        if not isinstance(loop, EpochBasedTrainLoop) and \
+                self._validates_after(runner, runner.iter + 1, loop.max_iters):
+            self._update(runner)
+
+    def _update(self, runner) -> None:
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
