@@ -21,42 +21,14 @@ model = dict(
     backbone=dict(num_points=512),
     bbox_head=dict(num_classes=len(classes), num_queries=64))
 
-train_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
-    dict(type='LoadAnnotations3D', with_bbox_3d=True, with_label_3d=True),
-    dict(type='GlobalAlignment', rotation_axis=2),
-    dict(type='PointSample', num_points=num_points),
-    dict(
-        type='RandomFlip3D',
-        sync_2d=False,
-        flip_ratio_bev_horizontal=0.5,
-        flip_ratio_bev_vertical=0.5),
-    dict(
-        type='GlobalRotScaleTrans',
-        rot_range=[-0.087266, 0.087266],
-        scale_ratio_range=[1., 1.],
-        translation_std=[0, 0, 0],
-        shift_height=False),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'gt_bboxes_3d', 'gt_labels_3d'])
-]
-test_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
-    dict(type='GlobalAlignment', rotation_axis=2),
-    dict(type='PointSample', num_points=num_points),
-    dict(type='Pack3DDetInputs', keys=['points'])
-]
+# the base config's pipelines, with PointSample's count set to the rooms'
+train_pipeline = _base_.train_pipeline
+test_pipeline = _base_.test_pipeline
+for _pipeline in (train_pipeline, test_pipeline):
+    for _step in _pipeline:
+        if _step['type'] == 'PointSample':
+            _step['num_points'] = num_points
+del _pipeline, _step
 _loader = dict(num_workers=1, persistent_workers=False)
 train_dataloader = dict(
     **_loader,
