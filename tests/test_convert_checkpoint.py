@@ -1121,7 +1121,7 @@ def test_errors_name_the_file_and_the_keys(tmp_path):
 
 
 def test_every_layout_is_documented():
-    with open(osp.join(ROOT, 'README.md')) as f:
+    with open(osp.join(ROOT, 'docs', 'model_zoo.md')) as f:
         zoo = f.read()
     for name in LAYOUTS:
         assert f'--from {name}' in zoo, name
