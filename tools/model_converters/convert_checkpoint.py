@@ -12,8 +12,8 @@ Example::
         --parts backbone
     # a fine-tuned ScanObjectNN model, checked against the project config
     python tools/model_converters/convert_checkpoint.py \
-        ckpts/scan_hardest.pth work_dirs/converted/act_scan_hardest.pth --from act_finetune \
-        --config configs/act/finetune_scanobjectnn_hardest.py
+        ckpts/scan_hardest.pth work_dirs/converted/act_scan_hardest.pth \
+        --from act_finetune --config configs/act/finetune_scanobjectnn_hardest.py
 
 Layouts (``--from``): one module each in ``act_mmdet3d/converters/`` and
 the model zoo docs; ``auto`` detects the layout from the key names.
