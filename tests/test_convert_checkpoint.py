@@ -1,5 +1,5 @@
 """Conversion of official ACT / Point-MAE / Point-BERT / ReCon checkpoints
-(act_mmdet3d/engine/convert.py, tools/convert_checkpoint.py).
+(act_mmdet3d/converters/, tools/model_converters/convert_checkpoint.py).
 
 The synthetic checkpoints below are written from the reference model files
 (names and shapes of ``models/act.py``, ``models/dvae.py``,
@@ -27,17 +27,14 @@ from mmengine.registry import init_default_scope
 
 import act_mmdet3d  # noqa: F401
 from act_mmdet3d.engine.checkpoint import state_dict_mismatch
-from act_mmdet3d.engine.convert import (LAYOUTS, CheckpointConversionError,
-                                        check_against_target,
-                                        convert_checkpoint,
-                                        convert_state_dict, detect_layout,
-                                        partseg_head_shapes,
-                                        unwrap_state_dict)
+from act_mmdet3d.converters import (LAYOUTS, CheckpointConversionError,
+                                    check_against_target, convert_checkpoint,
+                                    convert_state_dict, detect_layout,
+                                    infer_backbone_cfg, unwrap_state_dict)
 from mmdet3d.registry import MODELS
+from tools.model_converters import convert_checkpoint as cli
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import convert_checkpoint as cli  # noqa: E402
 
 # small widths for the synthetic official checkpoints
 C, DEPTH, HEADS, CLASSES = 48, 2, 6, 5
@@ -455,6 +452,38 @@ def teacher_cfg():
                 encoder_dims=32, num_tokens=64, tokens_dims=32,
                 decoder_dims=32, vit_name='vit_tiny_patch16_224',
                 allow_random_teacher=True, num_prompts=4)
+
+
+def partseg_head_shapes(num_classes=50, in_channels=1152, num_categories=16,
+                        category_channels=64, fp_channels=(1536, 1024),
+                        mid_channels=512, channels=256):
+    """Key -> shape of the reference ShapeNetPart head (get_model of
+    part_segmentation/models/pt.py, propagation input C + 3 xyz) under the
+    names ACTSegHead gives them (convs3 -> conv_seg)."""
+    shapes = {}
+
+    def bn(name, c):
+        for s in ('weight', 'bias', 'running_mean', 'running_var'):
+            shapes[f'{name}.{s}'] = (c, )
+        shapes[f'{name}.num_batches_tracked'] = ()
+
+    shapes['label_conv.0.weight'] = (category_channels, num_categories, 1)
+    bn('label_conv.1', category_channels)
+    width = in_channels + 3
+    for i, c in enumerate(fp_channels):
+        shapes[f'propagation.mlp_convs.{i}.weight'] = (c, width, 1)
+        shapes[f'propagation.mlp_convs.{i}.bias'] = (c, )
+        bn(f'propagation.mlp_bns.{i}', c)
+        width = c
+    glob = 2 * in_channels + category_channels
+    for name, cin, cout in (('convs1', width + glob, mid_channels),
+                            ('convs2', mid_channels, channels),
+                            ('conv_seg', channels, num_classes)):
+        shapes[f'{name}.weight'] = (cout, cin, 1)
+        shapes[f'{name}.bias'] = (cout, )
+    bn('bns1', mid_channels)
+    bn('bns2', channels)
+    return shapes
 
 
 def strip(sd, prefix):
@@ -884,6 +913,23 @@ def test_finetuned_classifier_matches_reference_forward():
 
 
 @torch.no_grad()
+def test_inferred_backbone_uses_the_reference_fps_rule():
+    """The backbone inferred for a converted checkpoint skips points with
+    |p|^2 <= 1e-3 as the reference CUDA FPS does: on a cloud with points
+    near the origin its centres are the reference's."""
+    sd = Official(1).act_finetune()
+    out, report = convert(sd, 'act_finetune')
+    cfg = infer_backbone_cfg(out)
+    assert cfg['fps_skip_near_origin'] is True
+    assert 'fps_skip_near_origin=True' in report.target['backbone']
+    model = MODELS.build(dict(cfg, num_groups=G, group_size=K)).eval()
+    model.load_state_dict(strip(out, 'backbone.'), strict=True)
+    pts = points(1)
+    pts[:, 1:40] *= 0.01  # |p|^2 <= 3e-4: never a reference centre
+    _project_groups(model, pts)
+
+
+@torch.no_grad()
 def test_point_bert_backbone_matches_reference_forward():
     """The 32-wide mini-PointNet + reduce_dim of Point-BERT's encoder."""
     sd = Official(2).point_bert()
@@ -1118,6 +1164,17 @@ def test_errors_name_the_file_and_the_keys(tmp_path):
     # the source files were never modified
     assert torch.load(good, weights_only=True)['base_model'].keys() == \
         sd.keys()
+
+
+def test_old_cli_path_says_where_it_moved():
+    proc = subprocess.run(
+        [sys.executable, 'tools/convert_checkpoint.py', 'a.pth', 'b.pth',
+         '--from', 'auto'], cwd=ROOT, capture_output=True, text=True,
+        timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ('tools/convert_checkpoint.py moved to '
+                                   'tools/model_converters/'
+                                   'convert_checkpoint.py')
 
 
 def test_every_layout_is_documented():

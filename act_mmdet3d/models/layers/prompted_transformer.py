@@ -5,9 +5,11 @@ projected to the transformer's width, prompts are prepended, and the frozen
 blocks + final norm of a pretrained ViT (or the layers of a pretrained
 language model) process the sequence.
 """
+import copy
 import importlib.util
 import os
 import os.path as osp
+import re
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -21,151 +23,62 @@ VIT_WEIGHT_FORMATS = ('.npz', '.pth', '.pt', '.bin', '.safetensors')
 
 def _vit_keys(vit: nn.Module) -> Dict[str, Tensor]:
     """The state-dict entries of a timm ViT that the teacher keeps."""
-    return {
-        k: v
-        for k, v in vit.state_dict().items()
-        if k.startswith('blocks.') or k.startswith('norm.')
-    }
+    return {k: v for k, v in vit.state_dict().items()
+            if k.startswith(('blocks.', 'norm.'))}
 
 
-def _npz_to_state_dict(path: str, vit: nn.Module) -> Dict[str, Tensor]:
-    """Blocks + final norm of a Google (AugReg / big_vision) ViT ``.npz``.
-
-    Key layout as timm's ``vision_transformer._load_weights`` reads it
-    (per-block ``Transformer/encoderblock_{i}/...``); the patch embedding,
-    class token, position table and head are not read.
-    """
+def _read_npz(path: str, vit: nn.Module) -> Dict[str, Tensor]:
+    """A Google (AugReg / big_vision) ``.npz`` read by timm's
+    ``vision_transformer._load_weights`` into a copy of ``vit`` (whose
+    state dict is returned); archive blocks beyond ``vit``'s depth are an
+    error."""
     import numpy as np
+    from timm.models.vision_transformer import _load_weights
+    depth = len(vit.blocks)
+    target = copy.deepcopy(vit)
     try:
-        w = np.load(path)
-        files = set(w.files)
-    except Exception as e:  # noqa: BLE001 - corrupt file
+        _load_weights(target, path)
+    except (KeyError, RuntimeError) as e:  # a key absent / another shape
+        raise KeyError(f'ViT weights {path} do not match the blocks of the '
+                       f'timm model ({depth} blocks): {e}') from e
+    except (ValueError, OSError) as e:
         raise ValueError(f'ViT weights {path}: unreadable .npz file '
                          f'({type(e).__name__}: {e})') from e
-    prefix = ''
-    for p in ('opt/target/', 'params/', 'params/img/'):
-        if any(f.startswith(p + 'Transformer/') for f in files):
-            prefix = p
-            break
-    if f'{prefix}Transformer/encoderblock/LayerNorm_0/scale' in files:
-        raise ValueError(f'ViT weights {path}: stacked (scanned) encoder '
-                         'blocks are not supported; convert to a timm '
-                         '.pth / .safetensors first')
-    b0 = f'{prefix}Transformer/encoderblock_0/'
-    if f'{b0}MultiHeadDotProductAttention_1/query/kernel' in files:
-        mha, mlp, ln2 = 1, 3, 2  # AugReg
-    else:
-        mha, mlp, ln2 = 0, 0, 1  # big_vision
+    with np.load(path) as archive:
+        blocks = {int(m.group(1)) for f in archive.files
+                  for m in [re.search(r'Transformer/encoderblock_(\d+)/', f)]
+                  if m}
+    extra = sorted(b for b in blocks if b >= depth)
+    if extra:
+        raise KeyError(f'ViT weights {path} do not match the blocks of the '
+                       f'timm model ({depth} blocks): unexpected blocks '
+                       f'{extra}')
+    return target.state_dict()
 
-    def t(a):
-        a = torch.from_numpy(np.asarray(a, dtype=np.float32))
-        return a.permute(*reversed(range(a.dim()))) if a.dim() == 2 else a
 
-    out = {}
-    missing = []
-
-    def get(key):
-        if key not in files:
-            missing.append(key)
-            return None
-        return w[key]
-
-    depth = len(getattr(vit, 'blocks', []))
-    for i in range(depth):
-        bp = f'{prefix}Transformer/encoderblock_{i}/'
-        mp = f'{bp}MultiHeadDotProductAttention_{mha}/'
-        vals = {
-            'norm1.weight': get(f'{bp}LayerNorm_0/scale'),
-            'norm1.bias': get(f'{bp}LayerNorm_0/bias'),
-            'norm2.weight': get(f'{bp}LayerNorm_{ln2}/scale'),
-            'norm2.bias': get(f'{bp}LayerNorm_{ln2}/bias'),
-            'attn.proj.bias': get(f'{mp}out/bias'),
+def _read_torch(path: str, vit: nn.Module) -> Dict[str, Tensor]:
+    """A ``.pth`` / ``.bin`` / ``.safetensors`` state dict read by timm's
+    ``load_state_dict`` (``state_dict`` / ``model`` containers, ``module.``
+    prefixes) and ``checkpoint_filter_fn`` (OpenAI CLIP, DINOv2, ...
+    layouts); an ACT checkpoint's ``base_model`` with the reference
+    teacher's ``visual_embed.0.{i}`` / ``visual_embed.1`` names too."""
+    from timm.models import load_state_dict
+    from timm.models.vision_transformer import checkpoint_filter_fn
+    kind = 'safetensors' if path.endswith('.safetensors') else 'torch'
+    try:
+        sd = load_state_dict(path, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt / truncated file
+        raise ValueError(f'ViT weights {path}: unreadable {kind} file '
+                         f'({type(e).__name__}: {e})') from e
+    if isinstance(sd.get('base_model'), dict):
+        sd = sd['base_model']
+    if any(k.startswith('visual_embed.') for k in sd):
+        return {
+            re.sub(r'^visual_embed\.0\.', 'blocks.',
+                   re.sub(r'^visual_embed\.1\.', 'norm.', k)): v
+            for k, v in sd.items() if k.startswith('visual_embed.')
         }
-        q = [get(f'{mp}{n}/kernel') for n in ('query', 'key', 'value')]
-        qb = [get(f'{mp}{n}/bias') for n in ('query', 'key', 'value')]
-        ok = get(f'{mp}out/kernel')
-        fc = [(get(f'{bp}MlpBlock_{mlp}/Dense_{r}/kernel'),
-               get(f'{bp}MlpBlock_{mlp}/Dense_{r}/bias')) for r in range(2)]
-        if missing:
-            continue
-        for k, v in vals.items():
-            out[f'blocks.{i}.{k}'] = torch.from_numpy(
-                np.asarray(v, dtype=np.float32))
-        # query/key/value kernels are (C, heads, head_dim)
-        out[f'blocks.{i}.attn.qkv.weight'] = torch.cat([
-            torch.from_numpy(np.asarray(k, np.float32)).flatten(1).T
-            for k in q
-        ])
-        out[f'blocks.{i}.attn.qkv.bias'] = torch.cat([
-            torch.from_numpy(np.asarray(b, np.float32)).reshape(-1)
-            for b in qb
-        ])
-        # out kernel is (heads, head_dim, C)
-        out[f'blocks.{i}.attn.proj.weight'] = torch.from_numpy(
-            np.asarray(ok, np.float32)).flatten(0, 1).T
-        for r, (kern, bias) in enumerate(fc):
-            out[f'blocks.{i}.mlp.fc{r + 1}.weight'] = t(kern)
-            out[f'blocks.{i}.mlp.fc{r + 1}.bias'] = torch.from_numpy(
-                np.asarray(bias, np.float32))
-    norm_keys = _vit_keys(vit)
-    if 'norm.weight' in norm_keys:
-        s = get(f'{prefix}Transformer/encoder_norm/scale')
-        b = get(f'{prefix}Transformer/encoder_norm/bias')
-        if s is not None and b is not None:
-            out['norm.weight'] = torch.from_numpy(np.asarray(s, np.float32))
-            out['norm.bias'] = torch.from_numpy(np.asarray(b, np.float32))
-    # extra blocks beyond the model's depth are a mismatch too
-    extra = sorted({
-        f[len(f'{prefix}Transformer/'):].split('/')[0]
-        for f in files if f.startswith(f'{prefix}Transformer/encoderblock_')
-    } - {f'encoderblock_{i}' for i in range(depth)})
-    if missing or extra:
-        raise KeyError(
-            f'ViT weights {path} do not match the blocks of the timm model '
-            f'({depth} blocks): missing npz keys '
-            f'{missing[:10]}{" ..." if len(missing) > 10 else ""}'
-            f'{"; unexpected blocks " + str(extra) if extra else ""}')
-    return out
-
-
-def _torch_to_state_dict(path: str) -> Dict[str, Tensor]:
-    """Blocks + final norm from a ``.pth`` / ``.safetensors`` state dict.
-
-    Accepts a plain timm state dict, one wrapped under ``state_dict`` /
-    ``model`` / ``base_model``, keys with a ``module.`` prefix, and the
-    reference teacher's ``visual_embed.0.{i}`` / ``visual_embed.1`` names.
-    """
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        try:
-            sd = load_file(path, device='cpu')
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f'ViT weights {path}: unreadable safetensors '
-                             f'file ({type(e).__name__}: {e})') from e
-    else:
-        try:
-            sd = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f'ViT weights {path}: unreadable torch file '
-                             f'({type(e).__name__}: {e})') from e
-        for key in ('state_dict', 'model', 'base_model'):
-            if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-                sd = sd[key]
-                break
-    if not isinstance(sd, dict):
-        raise ValueError(f'ViT weights {path}: expected a state dict, got '
-                         f'{type(sd).__name__}')
-    out = {}
-    for k, v in sd.items():
-        if k.startswith('module.'):
-            k = k[len('module.'):]
-        if k.startswith('visual_embed.0.'):
-            k = 'blocks.' + k[len('visual_embed.0.'):]
-        elif k.startswith('visual_embed.1.'):
-            k = 'norm.' + k[len('visual_embed.1.'):]
-        if k.startswith('blocks.') or k.startswith('norm.'):
-            out[k] = v
-    return out
+    return checkpoint_filter_fn(sd, vit)
 
 
 #: weight files of a Hugging Face hub snapshot, in order of preference
@@ -287,10 +200,9 @@ def load_vit_weights(vit: nn.Module, path: str,
     if ext not in VIT_WEIGHT_FORMATS:
         raise ValueError(f'ViT weights {path}: unsupported extension '
                          f'"{ext}", expected one of {VIT_WEIGHT_FORMATS}')
-    if ext == '.npz':
-        sd = _npz_to_state_dict(path, vit)
-    else:
-        sd = _torch_to_state_dict(path)
+    read = _read_npz if ext == '.npz' else _read_torch
+    sd = {k: v for k, v in read(path, vit).items()
+          if k.startswith(('blocks.', 'norm.'))}
     expected = _vit_keys(vit)
     missing = sorted(set(expected) - set(sd))
     unexpected = sorted(set(sd) - set(expected))
@@ -305,10 +217,7 @@ def load_vit_weights(vit: nn.Module, path: str,
             f'ViT weights {path} do not match the timm model: '
             f'missing keys {_fmt(missing)}, unexpected keys '
             f'{_fmt(unexpected)}, shape mismatches {_fmt(wrong)}')
-    own = vit.state_dict()
-    with torch.no_grad():
-        for k, v in sd.items():
-            own[k].copy_(v.to(own[k].dtype))
+    vit.load_state_dict(sd, strict=False)
     return path
 
 

@@ -4,46 +4,20 @@ The reference code bases (``RunpeiDong/ACT``, ``Pang-Yatian/Point-MAE``,
 ``lulutang0608/Point-BERT``, ``qizekun/ReCon``) save ``torch.save`` dicts
 with the model's state dict under ``base_model`` (part segmentation:
 ``model_state_dict``), sometimes with a ``module.`` prefix. Each source
-layout below is a table of rules; a rule maps the source keys its regular
-expression matches fully to a project key, or drops them with the reason
-they have no counterpart here. Values are copied unchanged: every mapped
-tensor has the same shape in both code bases (the checks below verify it).
+layout is a table of rules in its own module of this package
+(:data:`LAYOUTS`); a rule maps the source keys its regular expression
+matches fully to a project key, or drops them with the reason they have no
+counterpart here. Values are copied unchanged: every mapped tensor has the
+same shape in both code bases (the checks below verify it).
 
-==================== =====================================================
-layout               source -> project
-==================== =====================================================
-``act_pretrain``     ACT Stage II (``ACT_PointDistillation``) ->
-                     ``ACTPretrainer``: ``ACT_encoder`` -> ``backbone``,
-                     ``ACT_decoder`` + ``mask_token`` + ``decoder_pos_embed``
-                     -> ``neck``, ``proj_head`` -> ``head.proj``,
-                     ``dvae_tokenizer`` -> ``target_generator``
-``act_dvae``         ACT Stage I (``ACTPromptedDiscreteVAEwithVIT``) ->
-                     ``ACTTeacherAutoencoder`` (also the ``dvae_tokenizer``
-                     of a Stage II file)
-``act_finetune``     fine-tuned ``PointTransformer`` of ACT / Point-MAE
-                     (ModelNet40, ScanObjectNN; full, MLP-3 or linear head)
-                     -> ``ACTClassifier`` (``backbone``, ``head.mlp``)
-``act_partseg``      ShapeNetPart ``get_model`` of ACT (``*_cls`` names) or
-                     Point-MAE -> ``ACTSegmentor`` (``backbone`` without
-                     cls token, ``decode_head``)
-``point_mae``        Point-MAE pretraining -> ``backbone`` (its encoder has
-                     no cls token: the fine-tuning model initialises it)
-``point_bert``       Point-BERT pretraining -> ``backbone`` (``transformer_q``
-                     with its 256-wide mini-PointNet and ``reduce_dim``)
-``point_bert_finetune`` fine-tuned Point-BERT -> ``backbone`` only
-``recon``            ReCon pretraining (``MAE_encoder``) or fine-tuned
-                     ``PointTransformer`` -> ``ReConPointTransformer``
-                     (query tokens and cross-attention branches) and
-                     ``ACTClsHead(cls_channels=3C)``
-==================== =====================================================
-
-``point_mae_finetune`` and ``point_mae_partseg`` are aliases of
-``act_finetune`` / ``act_partseg`` (the same code and key names).
-
-Use :func:`convert_checkpoint` (a file) or :func:`convert_state_dict` (a
-state dict) and :func:`check_against_target` (missing / unexpected keys and
+This module is the machinery: reading a file, applying a layout's rules,
+the :class:`ConversionReport`, and the project model the result is checked
+against (inferred from the converted shapes, or a config's). Use
+:func:`convert_checkpoint` (a file) or :func:`convert_state_dict` (a state
+dict) and :func:`check_against_target` (missing / unexpected keys and
 shapes against the project model, built on the ``meta`` device: nothing is
-allocated).
+allocated). Converted backbones use the reference CUDA FPS rule
+(``fps_skip_near_origin=True``).
 """
 import copy
 import hashlib
@@ -57,10 +31,16 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from . import (act_dvae, act_finetune, act_partseg, act_pretrain, point_bert,
+               point_bert_finetune, point_mae, recon)
+from .rules import SEG_CLASSIFIER, Layout
+
 __all__ = [
-    'CheckpointConversionError', 'LAYOUTS', 'ConversionReport',
-    'load_source_checkpoint', 'unwrap_state_dict', 'detect_layout',
-    'convert_state_dict', 'target_shapes', 'check_against_target',
+    'PARTS', 'LAYOUTS', 'ALIASES', 'SOURCES', 'CheckpointConversionError',
+    'ConversionReport', 'get_layout', 'load_source_checkpoint',
+    'unwrap_state_dict', 'detect_layout', 'convert_state_dict',
+    'infer_backbone_cfg', 'infer_cls_head_cfg', 'infer_teacher_cfg',
+    'infer_seg_head_cfg', 'target_shapes', 'check_against_target',
     'convert_checkpoint'
 ]
 
@@ -69,287 +49,17 @@ __all__ = [
 #: Stage I teacher)
 PARTS = ('backbone', 'neck', 'head', 'decode_head', 'target_generator')
 
-#: ``ACTSegHead``'s last convolution (the reference ``convs3``) is mmdet3d's
-#: ``conv_seg``
-SEG_CLASSIFIER = 'conv_seg'
-
 
 class CheckpointConversionError(ValueError):
     """A source checkpoint that cannot be converted (message names the file
     and the offending keys)."""
 
 
-# ---------------------------------------------------------------------------
-# rules and layouts
-@dataclass(frozen=True)
-class Rule:
-    """Map source keys matching ``pattern`` (``re.fullmatch``).
-
-    Attributes:
-        pattern (str): regular expression over a whole source key.
-        target (str, optional): ``re`` expansion template of the project
-            key (``\\1``...); None drops the key.
-        reason (str): why a dropped key has no counterpart.
-        delegate (str, optional): convert the key's group 1 with another
-            layout and prefix the result with ``target``.
-    """
-    pattern: str
-    target: Optional[str] = None
-    reason: str = ''
-    delegate: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Layout:
-    """One source layout.
-
-    Attributes:
-        name (str): the ``--from`` name.
-        description (str): what checkpoint it is.
-        model (str): the project model the result belongs to:
-            ``'classifier'``, ``'pretrainer'``, ``'teacher'`` or
-            ``'segmentor'``.
-        rules (tuple[Rule]): tried in order, the first match wins.
-        markers (tuple[str]): regexes; a file of this layout has a key
-            matching one of them.
-        unsupported (tuple[tuple[str, str]]): (regex, reason): a source key
-            matching it means the checkpoint cannot be mapped at all.
-        not_in_source (tuple[tuple[str, str]]): (regex, reason): project
-            keys the source lacks by design (reported, not an error).
-        keep_prefix (str): when some keys start with it, only those are
-            converted (e.g. the teacher inside a Stage II file).
-    """
-    name: str
-    description: str
-    model: str
-    rules: Tuple[Rule, ...]
-    markers: Tuple[str, ...]
-    unsupported: Tuple[Tuple[str, str], ...] = ()
-    not_in_source: Tuple[Tuple[str, str], ...] = ()
-    keep_prefix: str = ''
-
-
-_BN = r'(?:weight|bias|running_mean|running_var|num_batches_tracked)'
-_WB = r'(?:weight|bias)'
-#: the parameters of one timm-style block (reference ``Block``)
-_BLOCK = rf'(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.{_WB}'
-#: mini-PointNet (``Encoder``): Conv1d 0, 3 and BatchNorm 1 of each stage
-_MINI_POINTNET = rf'(?:first_conv|second_conv)\.(?:[03]\.{_WB}|1\.{_BN})'
-
-_RECON_REASON = (
-    'a ReCon checkpoint: every ReCon encoder block has a second branch '
-    '(norm1_contrast, attn_contrast.q / .kv / .proj, norm2_contrast, '
-    'mlp_contrast) through which the cls / img / text query tokens '
-    'cross-attend to the point tokens, and its point-token branch adds the '
-    'residual to the normalised tokens (x = norm1(x); x = x + attn(x)) '
-    'instead of the pre-norm x + attn(norm1(x)) of ACT / Point-MAE blocks; '
-    'loading it into ACTPointTransformer would run a different network. '
-    'Use --from recon (ReConPointTransformer)')
-_RECON_MARKERS = (r'(?:.*\.)?blocks\.blocks\.\d+\.(?:attn|mlp|norm[12])'
-                  r'_contrast\..*', r'(?:.*\.)?(?:img|text)_(?:token|pos)')
-_RECON_UNSUPPORTED = tuple((m, _RECON_REASON) for m in _RECON_MARKERS)
-
-
-def _encoder_rules(src: str, dst: str = 'backbone.',
-                   cls_token: bool = True) -> Tuple[Rule, ...]:
-    """The point transformer encoder under source prefix ``src`` (a regex)
-    -> ``ACTPointTransformer`` under ``dst``."""
-    rules = [
-        Rule(rf'{src}blocks\.blocks\.(\d+)\.({_BLOCK})',
-             rf'{dst}blocks.\1.\2'),
-        Rule(rf'{src}encoder\.({_MINI_POINTNET})', rf'{dst}encoder.\1'),
-        Rule(rf'{src}pos_embed\.([02]\.{_WB})', rf'{dst}pos_embed.\1'),
-        Rule(rf'{src}norm\.({_WB})', rf'{dst}norm.\1'),
-        Rule(rf'{src}reduce_dim\.({_WB})', rf'{dst}reduce_dim.\1'),
-    ]
-    if cls_token:
-        rules.append(Rule(rf'{src}(cls_token|cls_pos)', rf'{dst}\1'))
-    return tuple(rules)
-
-
-_ACT_DVAE = Layout(
-    name='act_dvae',
-    description='ACT Stage I cross-modal teacher (ACTPromptedDiscreteVAE'
-    'withVIT, cfgs/autoencoder/act_dvae_with_pretrained_transformer.yaml)',
-    model='teacher',
-    keep_prefix='dvae_tokenizer.',
-    markers=(r'(?:dvae_tokenizer\.)?codebook',
-             r'(?:dvae_tokenizer\.)?visual_embed\.0\.\d+\..*'),
-    rules=(
-        Rule(rf'encoder\.({_MINI_POINTNET})', r'encoder.\1'),
-        Rule(rf'(dgcnn_[12])\.(input_trans\.{_WB}|layer[1-5]\.[01]\.{_WB})',
-             r'\1.\2'),
-        Rule(r'codebook', r'codebook'),
-        Rule(rf'decoder\.(mlp\.[024]\.{_WB}|final_conv\.[036]\.{_WB}'
-             rf'|final_conv\.[14]\.{_BN})', r'decoder.\1'),
-        Rule(rf'visual_embed\.0\.(\d+)\.({_BLOCK})',
-             r'transformer.visual_embed.0.\1.\2'),
-        Rule(rf'visual_embed\.1\.({_WB})', r'transformer.visual_embed.1.\1'),
-        Rule(rf'(proj_pre|proj_post)\.({_WB})', r'transformer.\1.\2'),
-        Rule(rf'visual_pos_embed\.([02]\.{_WB})',
-             r'transformer.visual_pos_embed.\1'),
-        Rule(r'(visual_prompt_token|visual_prompt_pos|deep_prompt_tokens'
-             r'|deep_prompt_pos)', r'transformer.\1'),
-    ),
-    unsupported=(
-        (r'visual_embed\.2\..*',
-         'a CLIP image tower as teacher (visual_embed = ln_pre, resblocks, '
-         'ln_post): the project\'s PromptedTransformer wraps the blocks + '
-         'final norm of a timm ViT only'),
-    ))
-
-_ACT_PRETRAIN = Layout(
-    name='act_pretrain',
-    description='ACT Stage II (ACT_PointDistillation, cfgs/pretrain/'
-    'pretrain_act_distill.yaml)',
-    model='pretrainer',
-    markers=(r'ACT_encoder\..*', ),
-    rules=_encoder_rules(r'ACT_encoder\.') + (
-        Rule(r'ACT_encoder\.lm_head\..*',
-             reason='the reference student\'s token-classification head, '
-             'never called by ACT_PointDistillation'),
-        Rule(r'ACT_encoder\.cls_head\..*',
-             reason='the reference student\'s contrastive cls head, never '
-             'called by ACT_PointDistillation'),
-        Rule(r'mask_token', r'neck.mask_token'),
-        Rule(rf'decoder_pos_embed\.([02]\.{_WB})',
-             r'neck.decoder_pos_embed.\1'),
-        Rule(rf'ACT_decoder\.blocks\.(\d+)\.({_BLOCK})', r'neck.blocks.\1.\2'),
-        Rule(rf'ACT_decoder\.norm\.({_WB})', r'neck.norm.\1'),
-        Rule(rf'proj_head\.({_WB})', r'head.proj.\1'),
-        Rule(r'cls_pos',
-             reason='the cls_loss variant\'s decoder cls position (cls_loss: '
-             'False in pretrain_act_distill.yaml)'),
-        Rule(r'dvae_tokenizer\.(.+)', 'target_generator.',
-             delegate='act_dvae'),
-    ),
-    unsupported=_RECON_UNSUPPORTED)
-
-_FINETUNE_CLS_HEAD = Rule(rf'cls_head_finetune\.(\d+)\.({_BN})',
-                          r'head.mlp.\1.\2')
-_ACT_FINETUNE = Layout(
-    name='act_finetune',
-    description='a fine-tuned ACT / Point-MAE PointTransformer (ModelNet40 '
-    'or ScanObjectNN; full, mlp-3 or linear head)',
-    model='classifier',
-    markers=(r'cls_head_finetune\..*', ),
-    rules=_encoder_rules('') + (_FINETUNE_CLS_HEAD, ),
-    unsupported=_RECON_UNSUPPORTED + (
-        (r'side(?:_alpha|_projection\..*|\..*)',
-         'the side-tuning variant (transfer_type: side) adds a side network '
-         'that ACTClassifier does not have'),
-        (r'cls_head_finetune\.3\.weight',
-         'a Point-BERT fine-tuning head (Linear, ReLU, Dropout, Linear: no '
-         'BatchNorm); use --from point_bert_finetune'),
-    ))
-
-_PARTSEG_HEAD_RULES = (
-    Rule(rf'label_conv(?:_cls)?\.(0\.weight|1\.{_BN})',
-         r'decode_head.label_conv.\1'),
-    Rule(rf'propagation_0(?:_cls)?\.(mlp_convs\.\d+\.{_WB}'
-         rf'|mlp_bns\.\d+\.{_BN})', r'decode_head.propagation.\1'),
-    Rule(rf'(convs1|convs2)(?:_cls)?\.({_WB})', r'decode_head.\1.\2'),
-    Rule(rf'(bns1|bns2)(?:_cls)?\.({_BN})', r'decode_head.\1.\2'),
-    Rule(rf'convs3(?:_cls)?\.({_WB})', rf'decode_head.{SEG_CLASSIFIER}.\1'),
-)
-_ACT_PARTSEG = Layout(
-    name='act_partseg',
-    description='a fine-tuned ShapeNetPart model of ACT (part_segmentation/'
-    'models/pt.py, *_cls names) or Point-MAE (segmentation/models/pt.py)',
-    model='segmentor',
-    markers=(r'convs1(?:_cls)?\.weight', ),
-    rules=_encoder_rules('', cls_token=False) + _PARTSEG_HEAD_RULES,
-    unsupported=_RECON_UNSUPPORTED)
-
-_POINT_MAE = Layout(
-    name='point_mae',
-    description='Point-MAE pretraining (Point_MAE, cfgs/pretrain.yaml)',
-    model='classifier',
-    markers=(r'MAE_encoder\..*', ),
-    rules=_encoder_rules(r'MAE_encoder\.') + (
-        Rule(r'mask_token|decoder_pos_embed\..*|MAE_decoder\..*'
-             r'|increase_dim\..*',
-             reason='Point-MAE\'s masked-point reconstruction decoder and '
-             'head: pretraining only, no counterpart in the project'), ),
-    unsupported=_RECON_UNSUPPORTED,
-    not_in_source=((r'backbone\.(?:cls_token|cls_pos)',
-                    'Point-MAE\'s pretraining encoder has no cls token; the '
-                    'fine-tuning model keeps its own cls_token / cls_pos, as '
-                    'the reference PointTransformer does when it loads this '
-                    'file (there: trunc-normal, std 0.02)'), ))
-
-_POINT_BERT = Layout(
-    name='point_bert',
-    description='Point-BERT pretraining (Point_BERT, cfgs/Mixup_models/'
-    'Point-BERT.yaml): the query encoder transformer_q',
-    model='classifier',
-    markers=(r'transformer_q\..*', ),
-    rules=_encoder_rules(r'transformer_q\.') + (
-        Rule(r'transformer_q\.(?:mask_token|lm_head\..*|cls_head\..*)',
-             reason='Point-BERT\'s pretraining-only mask token, token '
-             'classifier and contrastive head (the reference fine-tuning '
-             'skips them too)'),
-        Rule(r'transformer_k\..*',
-             reason='the momentum (MoCo key) copy of the encoder; the '
-             'reference fine-tunes transformer_q'),
-        Rule(r'dvae\..*',
-             reason='Point-BERT\'s dVAE tokenizer: codebook -> DGCNN without '
-             'a transformer, so it is not an ACTTeacherAutoencoder'),
-        Rule(r'queue|queue_ptr', reason='the MoCo queue (a buffer)'),
-    ),
-    unsupported=_RECON_UNSUPPORTED)
-
-_POINT_BERT_FINETUNE = Layout(
-    name='point_bert_finetune',
-    description='a fine-tuned Point-BERT PointTransformer (backbone only)',
-    model='classifier',
-    markers=(r'cls_head_finetune\.3\.weight', ),
-    rules=_encoder_rules('') + (Rule(
-        r'cls_head_finetune\..*',
-        reason='Point-BERT\'s head is Linear(2C, 256), ReLU, Dropout, '
-        'Linear(256, classes) with no BatchNorm; ACTClsHead\'s hidden layers '
-        'have BatchNorm, so the head is not converted (fine-tune a new '
-        'head)'), ),
-    unsupported=_RECON_UNSUPPORTED)
-
-#: one ReCon encoder block: ACT's block keys plus the query branch
-_RECON_BLOCK = (rf'(?:{_BLOCK}|(?:norm[12]_contrast'
-                rf'|attn_contrast\.(?:q|kv|proj)|mlp_contrast\.fc[12])'
-                rf'\.{_WB})')
-_RECON = Layout(
-    name='recon',
-    description='ReCon (qizekun/ReCon) pretraining (ReCon: MAE_encoder) or '
-    'a fine-tuned ReCon PointTransformer -> ReConPointTransformer (+ '
-    'ACTClsHead with cls_channels=3C)',
-    model='classifier',
-    markers=_RECON_MARKERS,
-    rules=(
-        Rule(rf'(?:MAE_encoder\.)?blocks\.blocks\.(\d+)\.({_RECON_BLOCK})',
-             r'backbone.blocks.\1.\2'),
-        Rule(rf'(?:MAE_encoder\.)?encoder\.({_MINI_POINTNET})',
-             r'backbone.encoder.\1'),
-        Rule(rf'(?:MAE_encoder\.)?pos_embed\.([02]\.{_WB})',
-             r'backbone.pos_embed.\1'),
-        Rule(rf'(?:MAE_encoder\.)?norm\.({_WB})', r'backbone.norm.\1'),
-        Rule(r'(?:MAE_encoder\.)?((?:cls|img|text)_(?:token|pos))',
-             r'backbone.\1'),
-        _FINETUNE_CLS_HEAD,
-        Rule(r'mask_token|decoder_pos_embed\..*|MAE_decoder\..*'
-             r'|increase_dim\..*',
-             reason='ReCon\'s masked-point reconstruction decoder and head: '
-             'pretraining only, no counterpart in the project'),
-        Rule(r'(?:img|text)_encoder\..*',
-             reason='the frozen image / text teachers of ReCon\'s '
-             'cross-modal contrast (a ViT-B and a CLIP text tower): '
-             'pretraining only'),
-        Rule(r'(?:img_proj|text_proj|cls_proj|contrastive_head)\..*',
-             reason='projection heads of ReCon\'s pretraining losses'),
-    ))
-
+#: every source layout by its ``--from`` name
 LAYOUTS: Dict[str, Layout] = {
-    layout.name: layout
-    for layout in (_ACT_PRETRAIN, _ACT_DVAE, _ACT_FINETUNE, _ACT_PARTSEG,
-                   _POINT_MAE, _POINT_BERT, _POINT_BERT_FINETUNE, _RECON)
+    module.LAYOUT.name: module.LAYOUT
+    for module in (act_pretrain, act_dvae, act_finetune, act_partseg,
+                   point_mae, point_bert, point_bert_finetune, recon)
 }
 #: the same code (and key names) under another project's name
 ALIASES = {
@@ -490,13 +200,9 @@ def detect_layout(keys: Iterable[str]) -> Optional[str]:
     order = ('recon', 'act_pretrain', 'point_mae', 'point_bert', 'act_dvae',
              'act_partseg', 'point_bert_finetune', 'act_finetune')
     for name in order:
-        layout = LAYOUTS[name]
-        if name == 'act_dvae':  # a codebook and ViT blocks
-            if all(any(re.fullmatch(m, k) for k in keys)
-                   for m in layout.markers):
-                return name
-            continue
-        if any(re.fullmatch(m, k) for m in layout.markers for k in keys):
+        markers = LAYOUTS[name].markers
+        hits = [any(re.fullmatch(m, k) for k in keys) for m in markers]
+        if all(hits) if LAYOUTS[name].all_markers else any(hits):
             return name
     return None
 
@@ -790,13 +496,6 @@ def _heads(dims: int) -> int:
     return 6 if dims % 6 == 0 else 1
 
 
-def _supports(model_type: str, arg: str) -> bool:
-    import inspect
-    from mmdet3d.registry import MODELS
-    cls = MODELS.get(model_type)
-    return cls is not None and arg in inspect.signature(cls).parameters
-
-
 def infer_backbone_cfg(state: Mapping[str, Tensor], p: str = 'backbone.'
                        ) -> dict:
     """``ACTPointTransformer`` config matching the converted keys."""
@@ -813,7 +512,8 @@ def infer_backbone_cfg(state: Mapping[str, Tensor], p: str = 'backbone.'
         mlp_ratio=_shape(state, [p + 'blocks.0.mlp.fc1.weight'], 0,
                          'mlp width') / dims,
         qkv_bias=p + 'blocks.0.attn.qkv.bias' in state,
-        drop_path_rate=0.)
+        drop_path_rate=0.,
+        fps_skip_near_origin=True)  # the reference CUDA FPS rule
     if p + 'reduce_dim.weight' in state:
         cfg['encoder_dims'] = _shape(state, [p + 'reduce_dim.weight'], 1,
                                      'encoder_dims')
@@ -889,44 +589,6 @@ TEACHER_VITS = {
 }
 
 
-def partseg_head_shapes(num_classes: int = 50,
-                        in_channels: int = 1152,
-                        num_categories: int = 16,
-                        category_channels: int = 64,
-                        fp_channels: Sequence[int] = (1536, 1024),
-                        mid_channels: int = 512,
-                        channels: int = 256) -> Dict[str, tuple]:
-    """Key -> shape of the ShapeNetPart head (``decode_head.*`` without the
-    prefix) as ``ACTSegHead`` names it; the reference ``get_model``'s head
-    with the defaults (propagation input 1152 + 3 xyz)."""
-    shapes: Dict[str, tuple] = {}
-
-    def bn(name, c):
-        for s in ('weight', 'bias', 'running_mean', 'running_var'):
-            shapes[f'{name}.{s}'] = (c, )
-        shapes[f'{name}.num_batches_tracked'] = ()
-
-    if num_categories:
-        shapes['label_conv.0.weight'] = (category_channels, num_categories,
-                                         1)
-        bn('label_conv.1', category_channels)
-    width = in_channels + 3
-    for i, c in enumerate(fp_channels):
-        shapes[f'propagation.mlp_convs.{i}.weight'] = (c, width, 1)
-        shapes[f'propagation.mlp_convs.{i}.bias'] = (c, )
-        bn(f'propagation.mlp_bns.{i}', c)
-        width = c
-    glob = 2 * in_channels + (category_channels if num_categories else 0)
-    for name, cin, cout in (('convs1', width + glob, mid_channels),
-                            ('convs2', mid_channels, channels),
-                            (SEG_CLASSIFIER, channels, num_classes)):
-        shapes[f'{name}.weight'] = (cout, cin, 1)
-        shapes[f'{name}.bias'] = (cout, )
-    bn('bns1', mid_channels)
-    bn('bns2', channels)
-    return shapes
-
-
 def infer_seg_head_cfg(state: Mapping[str, Tensor],
                        p: str = 'decode_head.') -> dict:
     """``ACTSegHead`` config matching the converted keys."""
@@ -957,7 +619,7 @@ def _meta_build(cfg: dict) -> torch.nn.Module:
     random-teacher warning is silenced."""
     from mmengine.logging import MMLogger
     from mmdet3d.registry import MODELS
-    import act_mmdet3d.models  # noqa: F401  (registers the modules)
+    from .. import models  # noqa: F401  (registers the modules)
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -1043,8 +705,7 @@ def target_shapes(layout: str,
         if part == 'backbone':
             cfg = infer_backbone_cfg(state, p)
             if lay.model == 'segmentor':
-                if _supports('ACTPointTransformer', 'with_cls_token'):
-                    cfg['with_cls_token'] = False
+                cfg['with_cls_token'] = False
         elif part == 'head' and lay.model == 'classifier':
             cfg = infer_cls_head_cfg(
                 state, p, 3 if 'backbone.img_token' in state else 1)
@@ -1068,23 +729,9 @@ def target_shapes(layout: str,
                 qkv_bias=p + 'blocks.0.attn.qkv.bias' in state)
         elif part in ('target_generator', ''):
             cfg = infer_teacher_cfg(state, p)
-        elif part == 'decode_head':
+        else:  # decode_head
             cfg = infer_seg_head_cfg(state, p)
-            from mmdet3d.registry import MODELS
-            if MODELS.get('ACTSegHead') is None:
-                args = {k: v for k, v in cfg.items() if k != 'type'}
-                shapes[part] = partseg_head_shapes(**args)
-                desc[part] = _describe(cfg) + ' (static table)'
-                continue
-        else:  # pragma: no cover - PARTS is closed
-            raise CheckpointConversionError(f'no target for part {part!r}')
-        module = _meta_build(cfg)
-        shape = _shapes(module)
-        if (part == 'backbone' and lay.model == 'segmentor'
-                and 'with_cls_token' not in cfg):
-            shape.pop('cls_token', None)
-            shape.pop('cls_pos', None)
-        shapes[part] = shape
+        shapes[part] = _shapes(_meta_build(cfg))
         desc[part] = _describe(cfg)
     return shapes, desc
 
@@ -1193,7 +840,7 @@ def convert_checkpoint(src: str,
         source_prefixes_stripped=info['stripped'],
         source_info={k: v for k, v in info.items()
                      if k not in ('container', 'stripped')},
-        converter='tools/convert_checkpoint.py',
+        converter='tools/model_converters/convert_checkpoint.py',
         target=dict(report.target),
         num_mapped=len(report.mapped),
         dropped=[f'{k}: {r}' for k, r in report.dropped],
