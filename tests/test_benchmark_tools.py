@@ -1,5 +1,6 @@
-"""The benchmark tools' old paths and their shared helpers
-(act_mmdet3d.utils.benchmark)."""
+"""The benchmark tools' old paths, their shared helpers
+(act_mmdet3d.utils.benchmark) and the ops section's timing loop."""
+import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -54,3 +55,32 @@ def test_format_table_columns_and_cells():
     assert set(md[1]) <= set('|-')
     assert len(md) == 4
     assert format_table([]) == '(no rows)'
+
+
+def test_ops_group_checks_the_timed_result_and_ratios_to_fastest_peer():
+    spec = importlib.util.spec_from_file_location(
+        'act_tools_benchmark',
+        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    calls = []
+
+    def slow(x):
+        time.sleep(0.01)
+        return x + 1
+
+    impls = [('ours', 'project', lambda x: x + 1, None),
+             ('slow peer', 'peer', slow, 'how'),
+             ('wrong peer', 'peer', lambda x: x, None)]
+    rows = bench._time_group(
+        'op', 'x=1', impls, lambda fn: fn(1),
+        lambda got, how: calls.append(how) or f'got {got}', budget=0.05,
+        progress=lambda msg: None)
+    assert calls == [None, 'how', None]  # checked once, after the timing
+    assert [r['result'] for r in rows] == ['got 2', 'got 2', 'got 1']
+    assert [r['impl'] for r in rows] == ['ours', 'slow peer', 'wrong peer']
+    assert rows[1]['ms'] >= 10 and rows[0]['ms'] < 1
+    fastest = min(rows[1]['ms'], rows[2]['ms'])
+    assert all(r['x fastest peer'] == r['ms'] / fastest for r in rows)
+    summary = bench.ops_summary(rows)
+    assert len(summary) == 1 and summary[0]['project ms'] == rows[0]['ms']
