@@ -26,7 +26,7 @@ test: setup
 	$(PY) -m pytest -q tests
 
 bench: setup
-	$(PY) tools/benchmark.py --out work_dirs/benchmark
+	$(PY) tools/analysis_tools/benchmark.py --out work_dirs/benchmark
 
 clean-demo:
 	rm -rf data/demo data/real data/sweethome3d work_dirs/demo

@@ -1,21 +1,24 @@
-"""tools/bench_pretrain.py: the Stage II step benchmark (smoke run) and the
-bfloat16 teacher's agreement with float32 on the full-size teacher.
+"""tools/analysis_tools/bench_pretrain.py: the Stage II step benchmark
+(smoke run) and the bfloat16 teacher's agreement with float32 on the
+full-size teacher.
 
 Everything runs with one torch thread (restored afterwards): on 2 shared
 cores a second thread mostly waits for a busy core.
 """
+import importlib.util
 import json
 import math
 import os.path as osp
-import sys
 
 import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-
-import bench_pretrain  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    'act_tools_bench_pretrain',
+    osp.join(ROOT, 'tools', 'analysis_tools', 'bench_pretrain.py'))
+bench_pretrain = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_pretrain)
 
 
 @pytest.fixture

@@ -1,4 +1,11 @@
-"""Backbone section of tools/benchmark.py: where a training step's time goes.
+"""Backbone section of benchmark.py: where a training step's time goes.
+
+Usage::
+
+    python tools/analysis_tools/bench_backbone.py [--batch-size 32]
+        [--num-points 1024] [--budget 10] [--out DIR]
+
+``--out DIR`` writes ``DIR/bench_backbone.json`` (the rows and the machine).
 
 Measured in one run, as ratios against baselines from the same run:
 * the machine's dense float32 matmul rate (1024^3 GEMM), the ceiling;
@@ -10,18 +17,20 @@ Measured in one run, as ratios against baselines from the same run:
 * the 12 blocks against a stack of timm ``Block`` s of the same shape;
 * bfloat16 autocast against float32.
 """
+import argparse
+import functools
+import os.path as osp
+
+import mmengine
 import torch
 import torch.nn as nn
 from timm.models.vision_transformer import Block
 
-from act_mmdet3d.models.layers import MiniPointNet, MiniPointNetReference
-
+from act_mmdet3d.models.layers import MiniPointNetReference
+from act_mmdet3d.utils.benchmark import (format_table, machine_info,
+                                         matmul_gflops, measure,
+                                         progress_logger)
 from mmdet3d.registry import MODELS
-
-from benchmark import best_time  # tools/ is on sys.path
-
-COLUMNS = ('part', 'ms', 'share of step', 'GFLOP/s', 'x matmul rate',
-           'x baseline', 'baseline')
 
 
 def _row(part, ms=None, share=None, gflops=None, peak=None, ratio=None,
@@ -35,13 +44,6 @@ def _row(part, ms=None, share=None, gflops=None, peak=None, ratio=None,
         'x baseline': ratio,
         'baseline': baseline,
     }
-
-
-def matmul_gflops(n=1024, dtype=torch.float32):
-    a = torch.randn(n, n, dtype=dtype)
-    b = torch.randn(n, n, dtype=dtype)
-    seconds = best_time(lambda: a @ b, repeat=5, warmup=2)
-    return 2 * n**3 / seconds / 1e9
 
 
 def mini_pointnet_flops(embed_dims, grouped_points):
@@ -67,9 +69,11 @@ def _fwd_bwd(module, *inputs):
     return step
 
 
-def run(batch=32, num_points=1024, repeat=3, progress=print):
-    """Return a list of result rows (dicts) for the backbone section."""
+def run(batch=32, num_points=1024, budget=10.0, progress=print):
+    """Result rows (dicts) of the backbone section; each time is the median
+    of :func:`measure` with at most ``budget`` seconds of timed runs."""
     torch.manual_seed(0)
+    time = functools.partial(measure, max_run_time=budget)  # seconds
     peak = matmul_gflops()
     progress(f'matmul: {peak:.1f} GFLOP/s')
 
@@ -79,15 +83,15 @@ def run(batch=32, num_points=1024, repeat=3, progress=print):
     g, k = backbone.num_groups, backbone.group_size
     grouped = batch * g * k
 
-    t_group = best_time(lambda: backbone.group(points), repeat)
+    t_group = time(lambda: backbone.group(points))
     progress(f'grouping: {t_group * 1e3:.1f} ms')
 
     fast = backbone.encoder
     ref = MiniPointNetReference(fast.embed_dims)
     ref.load_state_dict(fast.state_dict())
     nb = groups.neighborhood
-    t_pn = best_time(_fwd_bwd(fast, nb), repeat)
-    t_pn_ref = best_time(_fwd_bwd(ref, nb), repeat)
+    t_pn = time(_fwd_bwd(fast, nb))
+    t_pn_ref = time(_fwd_bwd(ref, nb))
     pn_flops = mini_pointnet_flops(fast.embed_dims, grouped)
     progress(f'mini-PointNet: {t_pn * 1e3:.0f} ms (Conv1d form '
              f'{t_pn_ref * 1e3:.0f} ms)')
@@ -106,15 +110,15 @@ def run(batch=32, num_points=1024, repeat=3, progress=print):
               drop_path=0.1 * i / 11, norm_layer=nn.LayerNorm)
         for i in range(12)
     ]).train()
-    t_blocks = best_time(_fwd_bwd(lambda: act_blocks()), repeat)
-    t_timm = best_time(_fwd_bwd(timm_stack, tokens), repeat)
+    t_blocks = time(_fwd_bwd(lambda: act_blocks()))
+    t_timm = time(_fwd_bwd(timm_stack, tokens))
     bl_flops = blocks_flops(batch, g + 1, backbone.embed_dims, 12)
     progress(f'blocks: {t_blocks * 1e3:.0f} ms (timm stack '
              f'{t_timm * 1e3:.0f} ms)')
 
-    t_step = best_time(_fwd_bwd(backbone, points), repeat)
+    t_step = time(_fwd_bwd(backbone, points))
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        t_bf16 = best_time(_fwd_bwd(backbone, points), repeat)
+        t_bf16 = time(_fwd_bwd(backbone, points))
     progress(f'full step: {t_step * 1e3:.0f} ms fp32, '
              f'{t_bf16 * 1e3:.0f} ms bf16')
     step_flops = pn_flops + bl_flops
@@ -141,6 +145,23 @@ def run(batch=32, num_points=1024, repeat=3, progress=print):
     return rows
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--num-points', type=int, default=1024)
+    parser.add_argument('--budget', type=float, default=10.0,
+                        help='most seconds of timed runs per measurement')
+    parser.add_argument('--out', default=None,
+                        help='folder for bench_backbone.json')
+    args = parser.parse_args(argv)
+    rows = run(args.batch_size, args.num_points, args.budget,
+               progress=progress_logger())
+    print(format_table(rows))
+    if args.out:
+        mmengine.dump(dict(machine=machine_info(), rows=rows),
+                      osp.join(args.out, 'bench_backbone.json'), indent=1)
+    return rows
+
+
 if __name__ == '__main__':
-    from benchmark import format_table
-    print(format_table(run()))
+    main()

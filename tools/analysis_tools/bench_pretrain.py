@@ -1,10 +1,11 @@
-"""Pretrain section of tools/benchmark.py: where a Stage II step's time goes.
+"""Pretrain section of benchmark.py: where a Stage II step's time goes.
 
 Usage::
 
-    python tools/bench_pretrain.py [--batch-size 32] [--num-points 1024]
-        [--repeat 3] [--threads N] [--config CFG] [--quick] [--out DIR]
-    python tools/benchmark.py --only pretrain     # the same, as a section
+    python tools/analysis_tools/bench_pretrain.py [--batch-size 32]
+        [--num-points 1024] [--repeat 3] [--threads N] [--config CFG]
+        [--quick] [--out DIR]
+    python tools/analysis_tools/benchmark.py --only pretrain  # as a section
 
 Measured in one run, on CPU, on the full-size Stage II model of
 ``configs/act/pretrain_shapenet.py`` (ViT-S student masking 80% of 64 groups
@@ -34,7 +35,6 @@ run) is the smoke run of the tests. ``--out DIR`` writes
 """
 import argparse
 import functools
-import json
 import os
 import os.path as osp
 import sys
@@ -42,18 +42,14 @@ import time
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
 
-TOOLS = osp.dirname(osp.abspath(__file__))
-ROOT = osp.dirname(TOOLS)
-for _p in (ROOT, TOOLS):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+import mmengine
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+from act_mmdet3d.utils.benchmark import (format_table, machine_info,
+                                         matmul_gflops, progress_logger)
 
-from benchmark import Progress, format_table, machine_info  # noqa: E402
-from bench_backbone import matmul_gflops  # noqa: E402
-
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/act/pretrain_shapenet.py')
 NO_WASTE_MAX = 1.15
 BF16_SPEEDUP_MIN = 1.8
@@ -189,7 +185,6 @@ def build(config=DEFAULT_CONFIG):
         tuple: ``(model, optim_wrapper_cfg)``; the model is in train mode
         (see :func:`build_wrapper`).
     """
-    import act_mmdet3d  # noqa: F401  (registers the modules)
     from mmengine.config import Config
     from mmengine.registry import DefaultScope, init_default_scope
     from mmdet3d.registry import MODELS
@@ -810,20 +805,19 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    progress = Progress()
+    progress = progress_logger()
     result = run(batch_size=args.batch_size, num_points=args.num_points,
                  repeat=args.repeat, config=args.config,
                  threads=args.threads, seed=args.seed, progress=progress)
     result['machine'] = machine_info()
-    result['command'] = ' '.join(['python', 'tools/bench_pretrain.py'] +
+    result['command'] = ' '.join(['python', osp.relpath(__file__, ROOT)] +
                                  list(sys.argv[1:] if argv is None else argv))
     print(report(result))
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(osp.join(args.out, 'bench_pretrain.json'), 'w') as f:
-            json.dump(result, f, indent=1)
-        with open(osp.join(args.out, 'bench_pretrain.md'), 'w') as f:
-            f.write(report(result, markdown=True) + '\n')
+        mmengine.dump(result, osp.join(args.out, 'bench_pretrain.json'),
+                      indent=1)
+        mmengine.put_text(report(result, markdown=True) + '\n',
+                          osp.join(args.out, 'bench_pretrain.md'))
         progress(f'wrote {args.out}/bench_pretrain.json and '
                  'bench_pretrain.md')
     progress('done')

@@ -2,27 +2,29 @@
 
 Usage::
 
-    python tools/benchmark.py                       # every section
-    python tools/benchmark.py --only ops            # one section
-    python tools/benchmark.py --only ops --out work_dirs/benchmark
+    python tools/analysis_tools/benchmark.py                # every section
+    python tools/analysis_tools/benchmark.py --only ops     # one section
+    python tools/analysis_tools/benchmark.py --only ops --out work_dirs/bench
 
 ``--out DIR`` writes ``DIR/benchmark.json`` (every row, plus the machine)
 and ``DIR/benchmark.md`` (the tables and the summary).
 
 Sections are functions ``fn(args, progress) -> list[dict]`` registered in
 :data:`SECTIONS` with :func:`register`; every row is a flat dict, and rows of
-one section share their keys. Timings use :func:`best_time` (warm-up, then
-the best of at least ``--repeat`` wall-clock runs and 0.2 s of runs; slow
-baselines stop after ``--budget`` seconds); ``torch.set_num_threads`` is left
-as it is, so every implementation sees the same threads. Absolute times drift
-from machine to machine: compare the ratios, which come from one run.
+one section share their keys. Timings are the median of
+``act_mmdet3d.utils.benchmark.measure`` (torch.utils.benchmark's
+``adaptive_autorange``; slow baselines stop after ``--budget`` seconds) with
+``torch.get_num_threads()`` left as it is, so every implementation sees the
+same threads. Absolute times drift from machine to machine: compare the
+ratios, which come from one run.
 
 Sections:
 
-* ``ops``: FPS and kNN of :mod:`act_mmdet3d.ops` (each backend) against a
-  naive torch loop, torch-quickfps, fpsample, pykdtree, scipy's cKDTree and
-  cdist+topk, at the sizes of ``shared/PEER_FIGURES.md`` plus the largest
-  ACT size; every result is checked against the project's in the same run
+* ``ops``: FPS and kNN of :mod:`act_mmdet3d.ops` (each backend) against
+  torch-quickfps, fpsample, pykdtree, scipy's cKDTree and cdist+topk, at the
+  sizes of ``shared/PEER_FIGURES.md`` plus the largest ACT size; every result
+  is checked against the project's pure-torch reference (``backend='torch'``,
+  the textbook O(N*S) loop, timed as a row of its own) in the same run
   ('identical' indices; kNN 'same up to ties' when the sorted exact distances
   of the chosen neighbours are the exact k smallest; cdist+topk is not exact:
   torch.cdist uses the |x|^2 + |y|^2 - 2 x.y matrix-product form at these
@@ -31,27 +33,29 @@ Sections:
 * ``detection``: a training step (batch 1, 40,000 points, forward + loss +
   backward + AdamW) of 3DETR, 3DETR-m and the 3DETR + ACT swap, as a ratio
   to VoteNet with the ACT backbone (``configs/act/votenet_act_scannet.py``).
-* ``backbone``: see ``tools/bench_backbone.py`` (registered when present).
-* ``pretrain``: the Stage II training step, see ``tools/bench_pretrain.py``
-  (registered when present).
+* ``backbone``: ``tools/analysis_tools/bench_backbone.py``, run in a
+  subprocess.
+* ``pretrain``: the Stage II training step,
+  ``tools/analysis_tools/bench_pretrain.py``, run in a subprocess (B=32).
 """
 import argparse
-import datetime
+import importlib
 import json
-import os
 import os.path as osp
-import platform
+import subprocess
 import sys
-import time
+import tempfile
 from collections import OrderedDict
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import mmengine
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from act_mmdet3d.utils.benchmark import (format_table, machine_info, measure,
+                                         progress_logger)
 
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
 SECTIONS = OrderedDict()
 
 
@@ -65,91 +69,6 @@ def register(name):
     return wrap
 
 
-# ------------------------------------------------------------------ helpers
-
-
-def best_time(fn, repeat=3, warmup=1, budget_s=None, min_time_s=0.0):
-    """Best wall-clock time of ``fn()`` in seconds after ``warmup`` calls.
-
-    Runs ``fn`` ``repeat`` times, or more while the timed runs together took
-    less than ``min_time_s`` (fast functions get many samples, so one
-    scheduling hiccup does not decide). With ``budget_s``, stops after the
-    first timed run that ends past the budget (a slow baseline runs once).
-    """
-    for _ in range(warmup):
-        fn()
-    best = float('inf')
-    spent = 0.0
-    runs = 0
-    while runs < repeat or spent < min_time_s:
-        start = time.perf_counter()
-        fn()
-        seconds = time.perf_counter() - start
-        best = min(best, seconds)
-        spent += seconds
-        runs += 1
-        if budget_s is not None and spent > budget_s:
-            break
-    return best
-
-
-class Progress:
-    """One line per step on stderr, with the elapsed time."""
-
-    def __init__(self, stream=sys.stderr):
-        self.start = time.perf_counter()
-        self.stream = stream
-
-    def __call__(self, msg):
-        elapsed = time.perf_counter() - self.start
-        print(f'[{elapsed:6.1f}s] {msg}', file=self.stream, flush=True)
-
-
-def _fmt(value):
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return '-'
-        if abs(value) >= 100:
-            return f'{value:.1f}'
-        if abs(value) >= 1:
-            return f'{value:.2f}'
-        return f'{value:.3f}'
-    return '-' if value is None else str(value)
-
-
-def format_table(rows, columns=None, markdown=False):
-    """Rows (dicts) as an aligned text table or a Markdown table."""
-    if not rows:
-        return '(no rows)'
-    if columns is None:
-        columns = []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
-    if markdown:
-        lines = ['| ' + ' | '.join(columns) + ' |',
-                 '|' + '|'.join('---' for _ in columns) + '|']
-        lines += ['| ' + ' | '.join(r) + ' |' for r in cells]
-        return '\n'.join(lines)
-    widths = [max(len(c), *(len(r[i]) for r in cells))
-              for i, c in enumerate(columns)]
-    line = '  '.join(c.ljust(w) for c, w in zip(columns, widths))
-    out = [line, '  '.join('-' * w for w in widths)]
-    out += ['  '.join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
-    return '\n'.join(out)
-
-
-def machine_info():
-    return dict(
-        date=datetime.datetime.now().isoformat(timespec='seconds'),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        cpu=platform.processor() or platform.machine(),
-        cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else
-        None)
-
-
 # ---------------------------------------------------------------- ops section
 
 FPS_SIZES = [(32, 1024, 64), (32, 2048, 128), (8, 8192, 512),
@@ -159,26 +78,114 @@ KNN_SIZES = [(32, 64, 1024, 32), (32, 128, 2048, 32), (8, 512, 8192, 32),
 CHAMFER_SIZES = [(4096, 32, 32), (64, 2048, 2048)]
 
 
-def _naive_fps(points, num_samples):
-    """The textbook loop: vectorised over the batch, nothing else."""
-    b, n, _ = points.shape
-    idx = torch.zeros(b, num_samples, dtype=torch.long)
-    dist = torch.full((b, n), float('inf'))
-    far = torch.zeros(b, dtype=torch.long)
-    batch = torch.arange(b)
-    for i in range(num_samples):
-        idx[:, i] = far
-        centre = points[batch, far].unsqueeze(1)
-        dist = torch.minimum(dist, ((points - centre)**2).sum(-1))
-        far = dist.argmax(-1)
-    return idx
+def _time_group(op, size, impls, call, check, budget, progress):
+    """Time and check every implementation of one op at one size.
+
+    Args:
+        impls (list[tuple]): ``(name, kind, fn, how)``; ``kind`` is
+            'project' or 'peer', ``how`` is handed to ``check``.
+        call (callable): ``fn -> result``, one call at this size.
+        check (callable): ``(result, how) -> str``, the verdict.
+
+    Returns:
+        list[dict]: one row per implementation, with ``x fastest peer``.
+    """
+    group = []
+    for name, kind, fn, how in impls:
+        last = []  # the result of the last timed call, checked afterwards
+
+        def run(fn=fn):
+            last[:] = [call(fn)]
+
+        seconds = measure(run, max_run_time=budget)
+        result = check(last[0], how)
+        group.append(dict(op=op, size=size, impl=name, kind=kind,
+                          ms=seconds * 1e3, result=result))
+        progress(f'{op} {size}: {name:28s} {seconds * 1e3:8.2f} ms  {result}')
+    fastest = min((r['ms'] for r in group if r['kind'] == 'peer'),
+                  default=float('nan'))
+    for r in group:
+        r['x fastest peer'] = r['ms'] / fastest
+    return group
+
+
+def _chamfer_step(fn, a, c):
+    """Chamfer loss ``fn`` forward and backward on fresh leaf copies."""
+    x = a.clone().requires_grad_(True)
+    y = c.clone().requires_grad_(True)
+    loss = fn(x, y)
+    loss.backward()
+    return loss.item()
+
+
+@register('ops')
+def ops_section(args, progress):
+    """FPS, kNN and Chamfer of act_mmdet3d.ops against their peers."""
+    import act_mmdet3d.ops as ops
+    rows = []
+    gen = torch.Generator().manual_seed(0)
+    timed = dict(budget=args.budget, progress=progress)
+
+    # warm up the compiled kernels (numba compiles on first use, cached)
+    warm = torch.rand(2, 64, 3)
+    ops.knn(warm, warm, 4)
+    ops.furthest_point_sample(warm, 8)
+
+    for b, n, s in FPS_SIZES:
+        points = torch.rand(b, n, 3, generator=gen)
+        want = ops.furthest_point_sample(points, s, backend='torch')
+        rows += _time_group(
+            'FPS', f'B={b} N={n} S={s}', _fps_impls(ops),
+            lambda fn: fn(points, s),
+            lambda got, how: _compare_fps(got, how, want, points, ops),
+            **timed)
+
+    for b, m, n, k in KNN_SIZES:
+        ref = torch.rand(b, n, 3, generator=gen)
+        query = ops.gather(ref, ops.furthest_point_sample(ref, m))  # as ACT
+        want_d, want_i = ops.knn(query, ref, k, backend='torch')
+        rows += _time_group(
+            'kNN', f'B={b} M={m} N={n} k={k}', _knn_impls(ops),
+            lambda fn: fn(query, ref, k),
+            lambda got, how: _compare_knn(query, ref, got, want_d, want_i),
+            **timed)
+
+    for (b, n, m), norm in [(size, norm) for size in CHAMFER_SIZES
+                            for norm in (2, 1)]:
+        a = torch.rand(b, n, 3, generator=gen)
+        c = torch.rand(b, m, 3, generator=gen)
+        ref_value = _kdtree_chamfer(a, c, norm)
+        impls = [(f'act_mmdet3d chamfer_distance_l{norm}', 'project',
+                  getattr(ops, f'chamfer_distance_l{norm}'), None),
+                 ('brute torch (cdist^2, min)', 'peer',
+                  lambda x, y: _brute_chamfer(x, y, norm), None)]
+        rows += _time_group(
+            'Chamfer', f'B={b} N={n} M={m} L{norm} fwd+bwd', impls,
+            lambda fn: _chamfer_step(fn, a, c),
+            lambda value, how: 'rel. err {:.1e} vs float64 cKDTree'.format(
+                abs(value - ref_value) / ref_value), **timed)
+    return rows
 
 
 def _optional(module):
     try:
-        return __import__(module)
+        return importlib.import_module(module)
     except Exception:  # noqa: BLE001
         return None
+
+
+def _per_cloud(fn):
+    """A numpy peer that takes one cloud at a time as a batched op: the
+    tensor arguments (B, ...) are split along B, the others passed as they
+    are, and the B results stacked into an int64 tensor."""
+
+    def batched(*args):
+        clouds = zip(*(a.numpy() for a in args if torch.is_tensor(a)))
+        rest = [a for a in args if not torch.is_tensor(a)]
+        return torch.from_numpy(
+            np.stack([fn(*c, *rest) for c in clouds]).astype(np.int64))
+
+    return batched
 
 
 def _fps_impls(ops):
@@ -189,7 +196,6 @@ def _fps_impls(ops):
         ('act_mmdet3d backend=torch', 'project',
          lambda p, s: ops.furthest_point_sample(p, s, backend='torch'),
          'exact'),
-        ('naive torch loop', 'peer', _naive_fps, 'exact'),
     ]
     quickfps = _optional('torch_quickfps')
     if quickfps is not None:
@@ -198,27 +204,15 @@ def _fps_impls(ops):
                       'exact'))
     fpsample = _optional('fpsample')
     if fpsample is not None:
-
-        def vanilla(p, s):
-            pts = p.numpy()
-            return torch.from_numpy(
-                np.stack([fpsample.fps_sampling(c, s, start_idx=0)
-                          for c in pts]).astype(np.int64))
-
-        def bucket(p, s):
-            pts = p.numpy()
-            return torch.from_numpy(
-                np.stack([
-                    fpsample.bucket_fps_kdline_sampling(
-                        c, s, h=5, start_idx=0) for c in pts
-                ]).astype(np.int64))
-
-        impls += [('fpsample vanilla', 'peer', vanilla, 'set'),
-                  ('fpsample bucket h=5', 'peer', bucket, 'set')]
+        impls += [('fpsample vanilla', 'peer', _per_cloud(
+            lambda c, s: fpsample.fps_sampling(c, s, start_idx=0)), 'set'),
+                  ('fpsample bucket h=5', 'peer', _per_cloud(
+                      lambda c, s: fpsample.bucket_fps_kdline_sampling(
+                          c, s, h=5, start_idx=0)), 'set')]
     return impls
 
 
-def _compare_fps(got, want, how, points, ops):
+def _compare_fps(got, how, want, points, ops):
     if torch.equal(got, want):
         return 'identical'
     if how == 'set':
@@ -264,37 +258,21 @@ def _compare_knn(query, ref, idx, want_d, want_i):
 
 
 def _knn_impls(ops):
+    """(name, kind, fn(query, ref, k) -> LongTensor (B, M, k), None)."""
     impls = [
         ('act_mmdet3d auto (numba)', 'project',
-         lambda q, r, k: ops.knn(q, r, k)[1]),
+         lambda q, r, k: ops.knn(q, r, k)[1], None),
         ('act_mmdet3d backend=torch', 'project',
-         lambda q, r, k: ops.knn(q, r, k, backend='torch')[1]),
+         lambda q, r, k: ops.knn(q, r, k, backend='torch')[1], None),
         ('cdist+topk', 'peer',
-         lambda q, r, k: torch.cdist(q, r).topk(k, largest=False)[1]),
+         lambda q, r, k: torch.cdist(q, r).topk(k, largest=False)[1], None),
     ]
-    pykdtree = _optional('pykdtree.kdtree')
-    if pykdtree is not None:
-        from pykdtree.kdtree import KDTree
-
-        def pyk(q, r, k):
-            qn, rn = q.numpy(), r.numpy()
-            return torch.from_numpy(
-                np.stack([KDTree(rn[i]).query(qn[i], k=k)[1]
-                          for i in range(len(rn))]).astype(np.int64))
-
-        impls.append(('pykdtree 1.4 (build+query)', 'peer', pyk))
-    try:
-        from scipy.spatial import cKDTree
-
-        def ckd(q, r, k):
-            qn, rn = q.numpy(), r.numpy()
-            return torch.from_numpy(
-                np.stack([cKDTree(rn[i]).query(qn[i], k=k)[1]
-                          for i in range(len(rn))]).astype(np.int64))
-
-        impls.append(('scipy cKDTree (build+query)', 'peer', ckd))
-    except ImportError:
-        pass
+    for name, module, tree in (('pykdtree 1.4', 'pykdtree.kdtree', 'KDTree'),
+                               ('scipy cKDTree', 'scipy.spatial', 'cKDTree')):
+        tree = getattr(_optional(module), tree, None)
+        if tree is not None:  # per cloud: build on ref, query the centres
+            impls.append((f'{name} (build+query)', 'peer', _per_cloud(
+                lambda q, r, k, tree=tree: tree(r).query(q, k=k)[1]), None))
     return impls
 
 
@@ -324,103 +302,6 @@ def _kdtree_chamfer(a, b, norm):
     return (d1**2).mean() + (d2**2).mean()
 
 
-def _finish_group(rows, group):
-    """Fill ``x fastest peer`` for the rows of one (op, size)."""
-    peers = [r for r in group if r['kind'] == 'peer']
-    fastest = min((r['ms'] for r in peers), default=float('nan'))
-    for r in group:
-        r['x fastest peer'] = r['ms'] / fastest
-    rows += group
-
-
-@register('ops')
-def ops_section(args, progress):
-    """FPS, kNN and Chamfer of act_mmdet3d.ops against their peers."""
-    import act_mmdet3d.ops as ops
-    rows = []
-    repeat = args.repeat
-    budget = args.budget
-    gen = torch.Generator().manual_seed(0)
-
-    # warm up the compiled kernels (numba compiles on first use, cached)
-    warm = torch.rand(2, 64, 3)
-    ops.knn(warm, warm, 4)
-    ops.furthest_point_sample(warm, 8)
-
-    for b, n, s in FPS_SIZES:
-        points = torch.rand(b, n, 3, generator=gen)
-        size = f'B={b} N={n} S={s}'
-        want = ops.furthest_point_sample(points, s, backend='torch')
-        group = []
-        for name, kind, fn, how in _fps_impls(ops):
-            got = fn(points, s)  # also the warm-up
-            seconds = best_time(lambda: fn(points, s), repeat=repeat,
-                                warmup=0, budget_s=budget,
-                                min_time_s=0.2)
-            result = _compare_fps(got, want, how, points, ops)
-            group.append(
-                dict(op='FPS', size=size, impl=name, kind=kind,
-                     ms=seconds * 1e3, result=result))
-            progress(f'FPS {size}: {name:28s} {seconds * 1e3:8.2f} ms  '
-                     f'{result}')
-        _finish_group(rows, group)
-
-    for b, m, n, k in KNN_SIZES:
-        ref = torch.rand(b, n, 3, generator=gen)
-        centres = ops.furthest_point_sample(ref, m)  # queries as in ACT
-        query = ops.gather(ref, centres)
-        size = f'B={b} M={m} N={n} k={k}'
-        want_d, want_i = ops.knn(query, ref, k, backend='torch')
-        group = []
-        for name, kind, fn in _knn_impls(ops):
-            got = fn(query, ref, k)  # also the warm-up
-            seconds = best_time(lambda: fn(query, ref, k), repeat=repeat,
-                                warmup=0, budget_s=budget,
-                                min_time_s=0.2)
-            result = _compare_knn(query, ref, got, want_d, want_i)
-            group.append(
-                dict(op='kNN', size=size, impl=name, kind=kind,
-                     ms=seconds * 1e3, result=result))
-            progress(f'kNN {size}: {name:28s} {seconds * 1e3:8.2f} ms  '
-                     f'{result}')
-        _finish_group(rows, group)
-
-    for b, n, m in CHAMFER_SIZES:
-        a = torch.rand(b, n, 3, generator=gen)
-        c = torch.rand(b, m, 3, generator=gen)
-        for norm in (2, 1):
-            size = f'B={b} N={n} M={m} L{norm} fwd+bwd'
-            project = ops.chamfer_distance_l2 if norm == 2 else \
-                ops.chamfer_distance_l1
-            impls = [('act_mmdet3d chamfer_distance_l%d' % norm, 'project',
-                      project),
-                     ('brute torch (cdist^2, min)', 'peer',
-                      lambda x, y, norm=norm: _brute_chamfer(x, y, norm))]
-            ref_value = _kdtree_chamfer(a, c, norm)
-            group = []
-            for name, kind, fn in impls:
-
-                def step(fn=fn):
-                    x = a.clone().requires_grad_(True)
-                    y = c.clone().requires_grad_(True)
-                    loss = fn(x, y)
-                    loss.backward()
-                    return loss
-
-                value = step().item()  # also the warm-up
-                seconds = best_time(step, repeat=repeat, warmup=0,
-                                    budget_s=budget, min_time_s=0.2)
-                err = abs(value - ref_value) / ref_value
-                result = f'rel. err {err:.1e} vs float64 cKDTree'
-                group.append(
-                    dict(op='Chamfer', size=size, impl=name, kind=kind,
-                         ms=seconds * 1e3, result=result))
-                progress(f'Chamfer {size}: {name:28s} '
-                         f'{seconds * 1e3:8.2f} ms  {result}')
-            _finish_group(rows, group)
-    return rows
-
-
 def ops_summary(rows):
     """Per (op, size): the project's default vs the fastest peer."""
     out = []
@@ -443,15 +324,12 @@ def ops_summary(rows):
     return out
 
 
-SUMMARIES = {'ops': ops_summary}
-
 # ---------------------------------------------------------------- detection
 
 
-def detection_step_time(config, points, boxes, labels, repeat, budget):
-    """Best seconds of one training step (forward, loss, backward, AdamW
+def detection_step_time(config, points, boxes, labels, budget):
+    """Median seconds of one training step (forward, loss, backward, AdamW
     step) of ``config``'s detector, from scratch, on one scene."""
-    import act_mmdet3d  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
@@ -459,6 +337,8 @@ def detection_step_time(config, points, boxes, labels, repeat, budget):
     from mmdet3d.registry import MODELS
     from mmdet3d.structures import (Det3DDataSample, DepthInstance3DBoxes,
                                     PointData)
+    from act_mmdet3d.compat import apply_all
+    apply_all()  # mmcv's CUDA-only point ops on CPU tensors, among others
     init_default_scope('mmdet3d')
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.model.backbone.init_cfg = None
@@ -482,7 +362,7 @@ def detection_step_time(config, points, boxes, labels, repeat, budget):
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         optimizer.step()
 
-    return best_time(step, repeat=repeat, budget_s=budget)
+    return measure(step, max_run_time=budget)
 
 
 @register('detection')
@@ -504,37 +384,35 @@ def detection_section(args, progress):
             ('3DETR + ACT', 'configs/act/3detr_act_scannet.py')):
         progress(f'detection: {name}')
         seconds = detection_step_time(config, points, boxes, labels,
-                                      args.repeat, args.budget * 10)
+                                      args.budget * 10)
         base = base or seconds
         rows.append(dict(model=name, points=40000, step_s=seconds,
                          ratio_to_votenet_act=seconds / base))
     return rows
 
-
-# ------------------------------------------------------------ backbone hook
-
-if osp.exists(osp.join(osp.dirname(osp.abspath(__file__)),
-                       'bench_backbone.py')):
-
-    @register('backbone')
-    def backbone_section(args, progress):
-        """Delegates to tools/bench_backbone.py's ``run``."""
-        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-        import bench_backbone
-        return bench_backbone.run(progress=progress)
+# --------------------------------------------------- backbone and pretrain
 
 
-# ------------------------------------------------------------ pretrain hook
+def _tool_rows(tool, *tool_args):
+    """Rows of ``tools/analysis_tools/<tool>.py --out TMP`` run in a
+    subprocess (its log and report go to stderr)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, osp.join(HERE, f'{tool}.py'), '--out',
+                        tmp, *tool_args], check=True, stdout=sys.stderr)
+        with open(osp.join(tmp, f'{tool}.json')) as f:
+            return json.load(f)['rows']
 
-if osp.exists(osp.join(osp.dirname(osp.abspath(__file__)),
-                       'bench_pretrain.py')):
 
-    @register('pretrain')
-    def pretrain_section(args, progress):
-        """Delegates to tools/bench_pretrain.py's ``run`` (B=32)."""
-        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-        import bench_pretrain
-        return bench_pretrain.run(progress=progress)['rows']
+@register('backbone')
+def backbone_section(args, progress):
+    """Where the ACT backbone's training step goes: bench_backbone.py."""
+    return _tool_rows('bench_backbone')
+
+
+@register('pretrain')
+def pretrain_section(args, progress):
+    """The Stage II training step (B=32): bench_pretrain.py."""
+    return _tool_rows('bench_pretrain')
 
 
 # --------------------------------------------------------------------- main
@@ -547,19 +425,17 @@ def parse_args(argv=None):
         help='sections to run (default: all)')
     parser.add_argument('--out', default=None,
                         help='folder for benchmark.json and benchmark.md')
-    parser.add_argument('--repeat', type=int, default=5,
-                        help='timed runs per measurement (best is kept)')
     parser.add_argument(
         '--budget', type=float, default=1.0,
-        help='seconds of timed runs per measurement: slow baselines stop '
-        'repeating once past it (always at least one run)')
+        help='most seconds of timed runs per measurement (ten times that '
+        'for a detection step); a slow baseline runs once after its warm-up')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     names = args.only or list(SECTIONS)
-    progress = Progress()
+    progress = progress_logger()
     info = machine_info()
     progress(f'torch {info["torch"]}, {info["threads"]} threads; sections: '
              f'{", ".join(names)}')
@@ -572,8 +448,8 @@ def main(argv=None):
     for name, rows in results.items():
         text += [f'\n== {name} ==', format_table(rows)]
         md += [f'\n## {name}\n', format_table(rows, markdown=True)]
-        if name in SUMMARIES:
-            summary = SUMMARIES[name](rows)
+        if name == 'ops':
+            summary = ops_summary(rows)
             text += [f'\n== {name}: summary (speed-up = fastest peer ms / '
                      'project ms, same run) ==', format_table(summary)]
             md += [f'\n### {name}: summary\n',
@@ -581,11 +457,10 @@ def main(argv=None):
                    format_table(summary, markdown=True)]
     print('\n'.join(text))
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(osp.join(args.out, 'benchmark.json'), 'w') as f:
-            json.dump(dict(machine=info, sections=results), f, indent=1)
-        with open(osp.join(args.out, 'benchmark.md'), 'w') as f:
-            f.write('\n'.join(md) + '\n')
+        mmengine.dump(dict(machine=info, sections=results),
+                      osp.join(args.out, 'benchmark.json'), indent=1)
+        mmengine.put_text('\n'.join(md) + '\n',
+                          osp.join(args.out, 'benchmark.md'))
         progress(f'wrote {args.out}/benchmark.json and benchmark.md')
     progress('done')
 

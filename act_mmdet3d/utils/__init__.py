@@ -1,0 +1,1 @@
+"""Helpers the tools share (one place for each job)."""
