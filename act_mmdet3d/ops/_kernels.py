@@ -197,13 +197,18 @@ def _fps_argfind(di, ro, gm, lo, hi, best):
 
 
 @nb.njit(**_JIT)
-def fps(xyz, num_samples, start_idx, out, b0, b1, per_cell):
+def fps(xyz, num_samples, start_idx, near, out, b0, b1, per_cell):
     """Farthest point sampling of clouds b0..b1-1.
+
+    Points with ``(x*x + y*y) + z*z <= near`` are never picked after the
+    start (they hold ``_IMIN``, as padding); a step with no other point left
+    picks index 0 (the reference pointnet2 kernel's rule).
 
     Args:
         xyz: (B, N, 3) float32, C-contiguous.
         num_samples: S.
         start_idx: first index of every cloud.
+        near: float32 bound on the squared norm; < 0 skips no point.
         out: (B, S) int64, written for rows b0..b1-1.
         per_cell: target number of points per grid cell.
     """
@@ -244,6 +249,9 @@ def fps(xyz, num_samples, start_idx, out, b0, b1, per_cell):
             hi = lo + bcount[k]
             di[lo:hi] = _IINF
             di[hi:bstart[k + 1]] = _IMIN  # padding: never the maximum
+            for j in range(lo, hi):
+                if (rx[j] * rx[j] + ry[j] * ry[j]) + rz[j] * rz[j] <= near:
+                    di[j] = _IMIN
             bmax[k] = _IINF
         far = start_idx
         for s in range(num_samples):
@@ -259,9 +267,9 @@ def fps(xyz, num_samples, start_idx, out, b0, b1, per_cell):
                     bmax[k] = _fps_update(rx, ry, rz, di, cx, cy, cz,
                                           bstart[k], bstart[k + 1])
                 gm = max(gm, bmax[k])
-            best = n
+            best = n if gm >= 0 else 0  # 0: no candidate left
             for k in range(nblk):
-                if bmax[k] == gm:
+                if bmax[k] == gm and gm >= 0:
                     best = _fps_argfind(di, ro, gm, bstart[k], bstart[k + 1],
                                         best)
             far = best
