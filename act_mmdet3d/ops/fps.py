@@ -14,12 +14,9 @@ FPS_BACKENDS = ('auto', 'numba', 'torch', 'quickfps', 'mmcv')
 # tools/benchmark.py on 2 cores; 64..512 are all within ~10%).
 _FPS_PER_CELL = 128
 
-# The reference kernel's test ``mag <= 1e-3`` compares a float32 ``mag`` with
-# the double 1e-3; in float32 that is ``mag <= _NEAR_F32``, the largest
-# float32 not above 1e-3 (float32(1e-3) itself is slightly above).
-_NEAR_F32 = np.float32(1e-3)
-if float(_NEAR_F32) > 1e-3:
-    _NEAR_F32 = np.nextafter(_NEAR_F32, np.float32(0))
+# The reference kernel's float32 ``mag <= 1e-3`` (a double) is ``mag <=
+# _NEAR_F32``, the largest float32 <= 1e-3 (float32(1e-3) is above 1e-3).
+_NEAR_F32 = np.nextafter(np.float32(1e-3), np.float32(0))
 
 
 def furthest_point_sample(points: Tensor,

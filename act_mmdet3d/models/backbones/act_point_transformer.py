@@ -117,9 +117,7 @@ class ACTPointTransformer(BaseModule):
 
         encoder_dims = encoder_dims or embed_dims
         self.grouper = PointGrouper(
-            num_groups,
-            group_size,
-            fps_skip_near_origin=fps_skip_near_origin)
+            num_groups, group_size, fps_skip_near_origin=fps_skip_near_origin)
         self.encoder = MiniPointNet(encoder_dims)
         self.reduce_dim = (
             nn.Linear(encoder_dims, embed_dims)

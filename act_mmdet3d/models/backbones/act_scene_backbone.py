@@ -188,8 +188,7 @@ class ACTSceneBackbone(ACTPointTransformer):
         if self.num_fp_points is not None:
             fp_features = [feats]
             up_idx = furthest_point_sample(
-                xyz,
-                self.num_fp_points,
+                xyz, self.num_fp_points,
                 skip_near_origin=self.grouper.fps_skip_near_origin)
             up_xyz = gather(xyz, up_idx)
             fp_xyz.append(up_xyz)

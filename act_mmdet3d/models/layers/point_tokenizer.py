@@ -43,10 +43,7 @@ class PointGrouper(nn.Module):
             official checkpoints, which were trained with it.
     """
 
-    def __init__(self,
-                 num_groups=64,
-                 group_size=32,
-                 fps_start_idx=0,
+    def __init__(self, num_groups=64, group_size=32, fps_start_idx=0,
                  fps_skip_near_origin=False):
         super().__init__()
         if num_groups <= 0 or group_size <= 0:
@@ -73,9 +70,7 @@ class PointGrouper(nn.Module):
             raise ValueError('points must have shape (B, N, 3), got '
                              f'{tuple(points.shape)}')
         center_idx = furthest_point_sample(
-            points,
-            self.num_groups,
-            start_idx=self.fps_start_idx,
+            points, self.num_groups, start_idx=self.fps_start_idx,
             skip_near_origin=self.fps_skip_near_origin)
         centers = gather(points, center_idx)
         _, neighbor_idx = knn(centers, points, self.group_size)

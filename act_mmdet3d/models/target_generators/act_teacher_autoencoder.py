@@ -128,9 +128,7 @@ class ACTTeacherAutoencoder(BaseModel):
         self.group_size = group_size
         self.num_tokens = num_tokens
         self.grouper = PointGrouper(
-            num_groups,
-            group_size,
-            fps_skip_near_origin=fps_skip_near_origin)
+            num_groups, group_size, fps_skip_near_origin=fps_skip_near_origin)
         self.encoder = MiniPointNet(encoder_dims)
         self.dgcnn_1 = TokenDGCNN(encoder_dims, num_tokens, k=dgcnn_k)
         self.codebook = nn.Parameter(torch.randn(num_tokens, tokens_dims))
