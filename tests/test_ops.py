@@ -525,6 +525,10 @@ def test_cuda_matches_cpu():
     assert torch.equal(
         furthest_point_sample(cuda, 128, start_idx=5).cpu(),
         naive_fps(points, 128, 5))  # start != 0: the torch path
+    disc = _disc(8, 1024, seed=43)  # the reference rule: the torch path
+    assert torch.equal(
+        furthest_point_sample(disc.cuda(), 64, skip_near_origin=True).cpu(),
+        naive_fps(disc, 64, skip_near_origin=True))
     query = points[:, :64]
     want_d, want_i = brute_knn(query, points, 32)
     d, i = knn(query.cuda(), cuda, 32, backend='torch')
