@@ -74,6 +74,30 @@ def test_forward_shapes_and_group_geometry():
     assert (groups.neighbor_idx[..., 0] == out['center_idx']).all()
 
 
+def test_fps_skip_near_origin_option_changes_the_centres():
+    # a ring of radius 1 and a point at the origin (index 20): plain FPS
+    # takes it once the ring is covered, the reference rule never does
+    angle = torch.arange(60.) * (2 * torch.pi / 60)
+    points = torch.stack([angle.cos(), angle.sin(), 0 * angle], -1)
+    points[20] = 0.
+    points = points[None]
+    plain = MODELS.build(_small_cfg()).eval()
+    rule = MODELS.build(_small_cfg(fps_skip_near_origin=True)).eval()
+    assert rule.grouper.fps_skip_near_origin
+    assert 20 in plain.grouper(points).center_idx
+    assert 20 not in rule.grouper(points).center_idx
+    rule.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        assert not torch.equal(rule(points)['tokens'][-1],
+                               plain(points)['tokens'][-1])
+    scene = MODELS.build(
+        dict(type='ACTSceneBackbone', num_seeds=16, group_size=8,
+             embed_dims=48, depth=1, num_heads=3, num_fp_points=30,
+             fp_channels=(8, ), fps_skip_near_origin=True)).eval()
+    out = scene(points)
+    assert 20 not in out['fp_indices'][0] and 20 not in out['fp_indices'][1]
+
+
 @pytest.mark.parametrize('ratio,groups', [(0.8, 64), (0.6, 16), (0.75, 16),
                                           (0.5, 15)])
 def test_masking_hides_exactly_round_ratio_groups(ratio, groups):

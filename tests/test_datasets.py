@@ -694,6 +694,31 @@ def test_farthest_point_sample_properties():
     assert spacing(full[:50]) > spacing(np.arange(50))
 
 
+def _old_numpy_fps(xyz, num_samples, start):
+    """The numpy loop this module had before it called the op."""
+    x, y, z = np.array(xyz[:, :3].T, dtype=np.float32, order='C')
+    distance = np.full(len(x), 1e10, dtype=np.float32)
+    out, far = [], start
+    for _ in range(num_samples):
+        out.append(far)
+        dist = (x - x[far])**2 + (y - y[far])**2 + (z - z[far])**2
+        distance = np.minimum(distance, dist)
+        far = int(np.argmax(distance))
+    return np.array(out)
+
+
+def test_farthest_point_sample_same_as_the_old_numpy_loop():
+    rng = np.random.default_rng(5)
+    for n, c, dtype in ((300, 3, np.float32), (1000, 6, np.float64)):
+        pts = rng.normal(size=(n, c)).astype(dtype)
+        pts[7] = pts[3]  # an exact tie
+        for start in (0, 3, n - 1):
+            got = farthest_point_sample(pts, n // 2, start=start)
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(
+                got, _old_numpy_fps(pts, n // 2, start))
+
+
 def test_pack_point_cls_inputs():
     res = PackPointClsInputs()(
         dict(points=DepthPoints(cloud(10, 6), points_dim=6),

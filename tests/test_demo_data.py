@@ -104,23 +104,24 @@ def test_normals_point_outwards_on_convex_shapes():
         assert np.mean(np.sum((p - p.mean(0)) * n, axis=1) > 0) > 0.99
 
 
-def test_fps_matches_reference_loop_and_project_op():
-    rng = np.random.default_rng(0)
-    clouds = rng.normal(size=(3, 1500, 3)).astype(np.float32)
-    clouds[1, 700] = clouds[1, 3]  # a duplicate point (exact tie)
-    starts = [0, 17, 1499]
-    idx = tool.farthest_point_sample(clouds, 600, starts)
-    for c, s, i in zip(clouds, starts, idx):
-        np.testing.assert_array_equal(i, _reference_fps(c, 600, s))
-    try:
-        import torch
-
-        from act_mmdet3d.ops import furthest_point_sample
-    except ImportError:  # pragma: no cover - ops not built
-        return
-    for c, s, i in zip(clouds, starts, idx):
-        ours = furthest_point_sample(torch.from_numpy(c[None]), 600, s)
-        np.testing.assert_array_equal(ours.numpy()[0], i)
+def test_modelnet_fps_cache_is_the_reference_loop(tmp_path):
+    """The FPS cache of one (split, class) group, now computed by the op,
+    is the reference loop's FPS (what the tool's own loop gave before)."""
+    label, first, count = 3, 1, 2
+    name = demo_shapes.DEMO_CLASSES[label]
+    (tmp_path / name).mkdir()
+    sampled = tool._modelnet_group((0, 'train', label, first, count,
+                                    str(tmp_path)))
+    assert len(sampled) == count
+    for number, got in zip(range(first, first + count), sampled):
+        rng = tool._rng(0, 'modelnet40', label, number)
+        demo_shapes.sample_shape(name, tool.MODELNET_POINTS, rng,
+                                 noise=0.004, rotation='up')
+        start = int(rng.integers(0, tool.MODELNET_POINTS))
+        txt = np.loadtxt(tmp_path / name / f'{name}_{number:04d}.txt',
+                         delimiter=',').astype(np.float32)
+        ref = _reference_fps(txt[:, :3], tool.MODELNET_FPS, start)
+        np.testing.assert_array_equal(got, txt[ref])
 
 
 # ------------------------------------------------------------- ShapeNet-55

@@ -4,14 +4,20 @@ FPS and kNN are compared index for index (ties included) with naive loops
 that spell out the definitions; Chamfer / three-NN values with brute-force
 formulas; gradients with finite differences (gradcheck, float64).
 """
+import importlib
+import math
+
 import pytest
 import torch
 
 from act_mmdet3d.ops import (chamfer_distance, chamfer_distance_l1,
                              chamfer_distance_l2)
 from act_mmdet3d.ops import fps as fps_module
-from act_mmdet3d.ops import (furthest_point_sample, gather, knn, knn_search,
+from act_mmdet3d.ops import (furthest_point_sample, gather, knn,
                              three_interpolate, three_nn)
+
+# the module, not the function the package exports under the same name
+knn_module = importlib.import_module('act_mmdet3d.ops.knn')
 
 CPU_BACKENDS = ['numba', 'torch']
 CUDA = torch.cuda.is_available()
@@ -39,20 +45,42 @@ def _sq(a, b):
     return (d * d + e * e) + f * f
 
 
-def naive_fps(points, num_samples, start_idx=0):
-    """The O(N*S) definition, one cloud at a time."""
+def naive_fps(points, num_samples, start_idx=0, skip_near_origin=False):
+    """The O(N*S) definition, one cloud at a time.
+
+    ``skip_near_origin``: the pointnet2_ops kernel's loop: a point with
+    ``mag <= 1e-3`` (float ``mag``, double 1e-3) is skipped; the others
+    compete with ``best = -1, besti = 0``, so no candidate gives index 0.
+    """
     pts = points.double() if points.dtype == torch.float64 else points.float()
     out = []
     for cloud in pts:
         dist = torch.full((cloud.size(0), ), float('inf'), dtype=pts.dtype)
+        near = _sq(cloud, torch.zeros_like(cloud)).double() <= 1e-3
+        near &= skip_near_origin
         far = start_idx % cloud.size(0)
         picked = []
         for _ in range(num_samples):
             picked.append(far)
             dist = torch.minimum(dist, _sq(cloud, cloud[far]))
-            far = int(torch.argmax(dist))  # first maximum = lowest index
+            # first maximum = lowest index; all -1 -> 0, the kernel's besti
+            far = int(torch.argmax(dist.masked_fill(near, -1.)))
         out.append(picked)
     return torch.tensor(out, dtype=torch.long)
+
+
+def _disc(b, n, seed):
+    """Uniform points on the unit disc z = 0 (some near its centre)."""
+    r = torch.rand(b, n, generator=_rng(seed)).sqrt()
+    t = torch.rand(b, n, generator=_rng(seed + 1)) * (2 * math.pi)
+    return torch.stack([r * t.cos(), r * t.sin(), torch.zeros(b, n)], -1)
+
+
+def _gauss(b, n, seed):
+    """Gaussian clouds, centred and scaled into the unit sphere."""
+    p = torch.randn(b, n, 3, generator=_rng(seed))
+    p = p - p.mean(1, keepdim=True)
+    return p / p.norm(dim=-1).amax(1)[:, None, None]
 
 
 def brute_knn(query, ref, k):
@@ -146,6 +174,67 @@ def test_fps_parallel_split_is_identical(monkeypatch):
                        furthest_point_sample(points, 70, backend='numba'))
 
 
+@pytest.mark.parametrize('backend', CPU_BACKENDS)
+@pytest.mark.parametrize('make', [_disc, _gauss])
+def test_fps_skip_near_origin_is_the_reference_kernel(backend, make):
+    points = make(100, 1024, seed=40)
+    near = (points * points).sum(-1) <= 1e-3
+    assert near.any(1).sum() > 20  # many clouds have such a point
+    got = furthest_point_sample(
+        points, 64, backend=backend, skip_near_origin=True)
+    assert torch.equal(got, naive_fps(points, 64, skip_near_origin=True))
+    assert not near.gather(1, got[:, 1:]).any()
+    plain = furthest_point_sample(points, 64, backend=backend)
+    # the rule matters (with the reference: 7 / 100 discs, 2 / 100 Gaussian)
+    assert 0 < (got != plain).any(1).sum() < 20
+
+
+@pytest.mark.parametrize('backend', CPU_BACKENDS)
+def test_fps_skip_near_origin_edge_cases(backend):
+    points = _cloud(3, 200, seed=41) - 0.5
+    points[:, :10] *= 0.01  # ten points near the origin
+    points[1, 10:] *= 0.01  # cloud 1: all of them
+    points[2, 10:20] = 0.6  # cloud 2: few distinct far points, duplicated
+    points[2, 20:] *= 0.01
+    for start in (0, 5, 150):  # a start near the origin is still taken
+        got = furthest_point_sample(
+            points, 30, start, backend=backend, skip_near_origin=True)
+        assert torch.equal(got, naive_fps(points, 30, start, True))
+        assert (got[:, 0] == start).all()
+        assert (got[1, 1:] == 0).all()  # no candidate: the kernel's index 0
+    half = points.half()
+    assert torch.equal(
+        furthest_point_sample(half, 30, 3, backend=backend,
+                              skip_near_origin=True),
+        naive_fps(half.float(), 30, 3, True))
+
+
+def test_fps_skip_near_origin_threshold_and_dtypes():
+    # float32: x*x + y*y is the last float32 <= 1e-3 (skipped), then
+    # float32(1e-3), which is above 1e-3 as the kernel compares (kept)
+    ring = [[0.5, 0.5, 0.5], [-0.5, -0.5, -0.5]]
+    for y, kept in ((0., False), (9e-6, True)):
+        p = torch.tensor([[ring[0], [0.031622775, y, 0.], ring[1]]])
+        mag = _sq(p[0, 1], torch.zeros(3))
+        assert (mag == torch.tensor(1e-3)) == kept and mag <= 1e-3 * 1.01
+        for backend in CPU_BACKENDS:
+            got = furthest_point_sample(
+                p, 3, backend=backend, skip_near_origin=True)
+            assert got.tolist() == [[0, 2, 1 if kept else 0]], backend
+    # float64: the bound is 1e-3 itself
+    for scale, kept in ((1., False), (1 + 1e-9, True)):
+        p = torch.tensor([[ring[0], [math.sqrt(1e-3) * scale, 0, 0],
+                           ring[1]]], dtype=torch.float64)
+        got = furthest_point_sample(p, 3, skip_near_origin=True)
+        assert got.tolist() == [[0, 2, 1 if kept else 0]]
+    cloud = _cloud(1, 50, seed=42)
+    with pytest.raises(ValueError, match='skip_near_origin'):
+        furthest_point_sample(cloud, 8, backend='quickfps',
+                              skip_near_origin=True)
+    with pytest.raises(ValueError, match='skip_near_origin'):
+        furthest_point_sample(cloud, 8, backend='mmcv', skip_near_origin=True)
+
+
 # ------------------------------------------------------------------- kNN
 
 KNN_CASES = [(1, 1, 1, 1), (2, 5, 32, 32), (3, 17, 100, 7), (2, 64, 1024, 32),
@@ -193,13 +282,13 @@ def test_knn_chunked_identical_and_bounded(monkeypatch):
     query, ref = _cloud(3, 50, seed=15), _cloud(3, 300, seed=16)
     full = knn(query, ref, 9, backend='torch')
     sizes = []
-    select = knn_search._select
+    select = knn_module._select
 
     def spy(d, k):
         sizes.append(d.numel())
         return select(d, k)
 
-    monkeypatch.setattr(knn_search, '_select', spy)
+    monkeypatch.setattr(knn_module, '_select', spy)
     budget = 20 * 300 * 4  # room for 4 query rows at a time
     chunked = knn(query, ref, 9, backend='torch', chunk_bytes=budget)
     assert max(sizes) <= 4 * 300 and len(sizes) == 3 * 13
@@ -233,9 +322,9 @@ def test_knn_float64_and_half_inputs():
 
 def test_knn_parallel_over_queries_is_identical(monkeypatch):
     query, ref = _cloud(1, 300, seed=21), _cloud(1, 2000, seed=22)
-    monkeypatch.setattr(knn_search, 'num_workers', lambda work, *a: 1)
+    monkeypatch.setattr(knn_module, 'num_workers', lambda work, *a: 1)
     one = knn(query, ref, 12, backend='numba')
-    monkeypatch.setattr(knn_search, 'num_workers', lambda work, *a: 3)
+    monkeypatch.setattr(knn_module, 'num_workers', lambda work, *a: 3)
     got = knn(query, ref, 12, backend='numba')
     assert torch.equal(one[0], got[0]) and torch.equal(one[1], got[1])
 
@@ -436,6 +525,10 @@ def test_cuda_matches_cpu():
     assert torch.equal(
         furthest_point_sample(cuda, 128, start_idx=5).cpu(),
         naive_fps(points, 128, 5))  # start != 0: the torch path
+    disc = _disc(8, 1024, seed=43)  # the reference rule: the torch path
+    assert torch.equal(
+        furthest_point_sample(disc.cuda(), 64, skip_near_origin=True).cpu(),
+        naive_fps(disc, 64, skip_near_origin=True))
     query = points[:, :64]
     want_d, want_i = brute_knn(query, points, 32)
     d, i = knn(query.cuda(), cuda, 32, backend='torch')

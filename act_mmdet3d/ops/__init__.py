@@ -31,9 +31,9 @@ from .box_iou import (boxes_iou3d, boxes_overlap_bev, bev_intersection_area,
 from .chamfer import (SQRT_EPS, chamfer_distance, chamfer_distance_l1,
                       chamfer_distance_l2)
 from .fps import FPS_BACKENDS, furthest_point_sample
-from .gather_points import gather
+from .gather import gather
 from .interpolate import three_interpolate, three_nn
-from .knn_search import DEFAULT_CHUNK_BYTES, KNN_BACKENDS, knn
+from .knn import DEFAULT_CHUNK_BYTES, KNN_BACKENDS, knn
 from .points_in_boxes import points_in_boxes_all, points_in_boxes_part
 from . import mmcv_fallback
 from .indoor_eval_compat import patch_indoor_eval

@@ -168,6 +168,21 @@ def mmcv_cuda_ops() -> bool:
     return bool(version) and version != 'not available'
 
 
+def numba_kernels_for(device: torch.device, dtype: torch.dtype):
+    """The compiled kernels for ``backend='numba'`` on tensors of this
+    device and compute dtype; a ``ValueError`` saying why they cannot run."""
+    kernels = numba_kernels()
+    if kernels is None:
+        raise ValueError("backend='numba' needs numba, which failed to "
+                         'import')
+    if device.type != 'cpu':
+        raise ValueError(f"backend='numba' needs CPU tensors, got {device}")
+    if dtype == torch.float64:
+        raise ValueError("backend='numba' computes in float32; use "
+                         "backend='torch' for float64 points")
+    return kernels
+
+
 @functools.lru_cache(maxsize=None)
 def numba_kernels():
     """The compiled CPU kernels module, or None when numba is unusable."""

@@ -29,6 +29,8 @@ Ties. FPS picks the lowest original index among equal maxima, as
 ``torch.argmax`` does; kNN orders neighbours by (distance, index), which is
 what a stable sort of the distances gives.
 """
+from collections import namedtuple
+
 import numba as nb
 import numpy as np
 from llvmlite import ir
@@ -87,18 +89,51 @@ def grid_size(n, per_cell):
     return max(1, int(round((n / per_cell)**(1.0 / 3.0))))
 
 
-@nb.njit(inline='always', **_JIT)
-def _build_cells(xs, ys, zs, g, rx, ry, rz, ro, cell, cnt, blk, bstart,
-                 bcount, bxl, bxh, byl, byh, bzl, bzh):
-    """Bucket one cloud (SoA xs, ys, zs of length N) into grid cells.
+#: The grid of one cloud of N points (g^3 cells, capacity N + 16 g^3): the
+#: cloud as struct-of-arrays (xs, ys, zs), its points in cell order (rx, ry,
+#: rz, original index ro), per cell its span (bstart, bcount) and tight box
+#: (bxl, bxh, byl, byh, bzl, bzh), and scratch (cell, cnt, blk).
+Cells = namedtuple(
+    'Cells', 'g xs ys zs rx ry rz ro cell cnt blk bstart bcount '
+    'bxl bxh byl byh bzl bzh')
 
-    Fills, for each non-empty cell k (in cell order): the points
-    rx/ry/rz[bstart[k]:bstart[k] + bcount[k]] with their original indices
-    ro[...], padding up to bstart[k + 1] (coordinates of the box's low corner,
-    ro = N), and the tight box [bxl, bxh] x [byl, byh] x [bzl, bzh].
-    Returns the number of non-empty cells.
+
+@nb.njit(inline='always', **_JIT)
+def _new_cells(n, per_cell):
+    """Empty :data:`Cells` for clouds of n points."""
+    g = grid_size(n, per_cell)
+    ncell = g * g * g
+    cap = n + ncell * _LANES
+    f32 = np.float32
+    return Cells(g, np.empty(n, f32), np.empty(n, f32), np.empty(n, f32),
+                 np.empty(cap, f32), np.empty(cap, f32), np.empty(cap, f32),
+                 np.empty(cap, np.int64), np.empty(n, np.int32),
+                 np.empty(ncell, np.int64), np.empty(ncell, np.int64),
+                 np.empty(ncell + 1, np.int64), np.empty(ncell, np.int64),
+                 np.empty(ncell, f32), np.empty(ncell, f32),
+                 np.empty(ncell, f32), np.empty(ncell, f32),
+                 np.empty(ncell, f32), np.empty(ncell, f32))
+
+
+@nb.njit(inline='always', **_JIT)
+def _build_cells(src, b, grid):
+    """Bucket cloud ``src[b]`` ((N, 3) of a C-contiguous (B, N, 3) array)
+    into ``grid``.
+
+    Fills grid.xs/ys/zs, and for each non-empty cell k (in cell order):
+    the points rx/ry/rz[bstart[k]:bstart[k] + bcount[k]] with their original
+    indices ro[...], padding up to bstart[k + 1] (coordinates of the box's
+    low corner, ro = N), and the tight box [bxl, bxh] x [byl, byh] x
+    [bzl, bzh]. Returns the number of non-empty cells.
     """
+    xs, ys, zs, g = grid.xs, grid.ys, grid.zs, grid.g
+    rx, ry, rz, ro, cell = grid.rx, grid.ry, grid.rz, grid.ro, grid.cell
+    cnt, blk, bstart, bcount = grid.cnt, grid.blk, grid.bstart, grid.bcount
     n = xs.shape[0]
+    for i in range(n):  # to struct-of-arrays
+        xs[i] = src[b, i, 0]
+        ys[i] = src[b, i, 1]
+        zs[i] = src[b, i, 2]
     x0, x1 = _minmax(xs, 0, n)
     y0, y1 = _minmax(ys, 0, n)
     z0, z1 = _minmax(zs, 0, n)
@@ -142,20 +177,23 @@ def _build_cells(xs, ys, zs, g, rx, ry, rz, ro, cell, cnt, blk, bstart,
     for k in range(nblk):
         lo = bstart[k]
         hi = lo + bcount[k]
-        bxl[k], bxh[k] = _minmax(rx, lo, hi)
-        byl[k], byh[k] = _minmax(ry, lo, hi)
-        bzl[k], bzh[k] = _minmax(rz, lo, hi)
+        grid.bxl[k], grid.bxh[k] = _minmax(rx, lo, hi)
+        grid.byl[k], grid.byh[k] = _minmax(ry, lo, hi)
+        grid.bzl[k], grid.bzh[k] = _minmax(rz, lo, hi)
         for j in range(hi, bstart[k + 1]):
-            rx[j] = bxl[k]
-            ry[j] = byl[k]
-            rz[j] = bzl[k]
+            rx[j] = grid.bxl[k]
+            ry[j] = grid.byl[k]
+            rz[j] = grid.bzl[k]
             ro[j] = n
     return nblk
 
 
 @nb.njit(inline='always', **_JIT)
-def _box_lower_bounds(cx, cy, cz, nblk, bxl, bxh, byl, byh, bzl, bzh, lb):
-    """lb[k] = bits of the squared distance from (cx, cy, cz) to box k."""
+def _box_lower_bounds(cx, cy, cz, nblk, grid, lb):
+    """lb[k] = bits of the squared distance from (cx, cy, cz) to box k of
+    ``grid``."""
+    bxl, bxh, byl = grid.bxl, grid.bxh, grid.byl
+    byh, bzl, bzh = grid.byh, grid.bzl, grid.bzh
     zero = np.float32(0.0)
     for k in range(nblk):
         gx = bxl[k] - cx if cx < bxl[k] else (
@@ -197,71 +235,55 @@ def _fps_argfind(di, ro, gm, lo, hi, best):
 
 
 @nb.njit(**_JIT)
-def fps(xyz, num_samples, start_idx, out, b0, b1, per_cell):
+def fps(xyz, num_samples, start_idx, near, out, b0, b1, per_cell):
     """Farthest point sampling of clouds b0..b1-1.
+
+    Points with ``(x*x + y*y) + z*z <= near`` are never picked after the
+    start (they hold ``_IMIN``, as padding); a step with no other point left
+    picks index 0 (the reference pointnet2 kernel's rule).
 
     Args:
         xyz: (B, N, 3) float32, C-contiguous.
         num_samples: S.
         start_idx: first index of every cloud.
+        near: float32 bound on the squared norm; < 0 skips no point.
         out: (B, S) int64, written for rows b0..b1-1.
         per_cell: target number of points per grid cell.
     """
     n = xyz.shape[1]
-    g = grid_size(n, per_cell)
-    ncell = g * g * g
-    cap = n + ncell * _LANES
-    di = np.empty(cap, np.int32)
-    rx = np.empty(cap, np.float32)
-    ry = np.empty(cap, np.float32)
-    rz = np.empty(cap, np.float32)
-    ro = np.empty(cap, np.int64)
-    cell = np.empty(n, np.int32)
-    cnt = np.empty(ncell, np.int64)
-    blk = np.empty(ncell, np.int64)
-    bstart = np.empty(ncell + 1, np.int64)
-    bcount = np.empty(ncell, np.int64)
-    bxl = np.empty(ncell, np.float32)
-    bxh = np.empty(ncell, np.float32)
-    byl = np.empty(ncell, np.float32)
-    byh = np.empty(ncell, np.float32)
-    bzl = np.empty(ncell, np.float32)
-    bzh = np.empty(ncell, np.float32)
-    bmax = np.empty(ncell, np.int32)
-    lb = np.empty(ncell, np.int32)
-    xs = np.empty(n, np.float32)
-    ys = np.empty(n, np.float32)
-    zs = np.empty(n, np.float32)
+    grid = _new_cells(n, per_cell)
+    rx, ry, rz, ro = grid.rx, grid.ry, grid.rz, grid.ro
+    bstart, bcount = grid.bstart, grid.bcount
+    di = np.empty(rx.shape[0], np.int32)
+    bmax = np.empty(bcount.shape[0], np.int32)
+    lb = np.empty(bcount.shape[0], np.int32)
     for b in range(b0, b1):
-        for i in range(n):  # to struct-of-arrays
-            xs[i] = xyz[b, i, 0]
-            ys[i] = xyz[b, i, 1]
-            zs[i] = xyz[b, i, 2]
-        nblk = _build_cells(xs, ys, zs, g, rx, ry, rz, ro, cell, cnt, blk,
-                            bstart, bcount, bxl, bxh, byl, byh, bzl, bzh)
+        nblk = _build_cells(xyz, b, grid)
         for k in range(nblk):
             lo = bstart[k]
             hi = lo + bcount[k]
             di[lo:hi] = _IINF
             di[hi:bstart[k + 1]] = _IMIN  # padding: never the maximum
+            for j in range(lo, hi):
+                if (rx[j] * rx[j] + ry[j] * ry[j]) + rz[j] * rz[j] <= near:
+                    di[j] = _IMIN
             bmax[k] = _IINF
         far = start_idx
         for s in range(num_samples):
             out[b, s] = far
-            cx = xs[far]
-            cy = ys[far]
-            cz = zs[far]
-            _box_lower_bounds(cx, cy, cz, nblk, bxl, bxh, byl, byh, bzl, bzh,
-                              lb)
+            cx = grid.xs[far]
+            cy = grid.ys[far]
+            cz = grid.zs[far]
+            _box_lower_bounds(cx, cy, cz, nblk, grid, lb)
             gm = np.int32(-1)
             for k in range(nblk):
                 if lb[k] < bmax[k]:
                     bmax[k] = _fps_update(rx, ry, rz, di, cx, cy, cz,
                                           bstart[k], bstart[k + 1])
                 gm = max(gm, bmax[k])
-            best = n
+            best = n if gm >= 0 else 0  # 0: no candidate left
             for k in range(nblk):
-                if bmax[k] == gm:
+                if bmax[k] == gm and gm >= 0:
                     best = _fps_argfind(di, ro, gm, bstart[k], bstart[k + 1],
                                         best)
             far = best
@@ -364,44 +386,20 @@ def knn(query, ref, k, b0, b1, m0, m1, out_d, out_i, per_cell):
         per_cell: target number of reference points per grid cell.
     """
     n = ref.shape[1]
-    g = grid_size(n, per_cell)
-    ncell = g * g * g
-    cap = n + ncell * _LANES
-    rx = np.empty(cap, np.float32)
-    ry = np.empty(cap, np.float32)
-    rz = np.empty(cap, np.float32)
-    ro = np.empty(cap, np.int64)
-    cell = np.empty(n, np.int32)
-    cnt = np.empty(ncell, np.int64)
-    blk = np.empty(ncell, np.int64)
-    bstart = np.empty(ncell + 1, np.int64)
-    bcount = np.empty(ncell, np.int64)
-    bxl = np.empty(ncell, np.float32)
-    bxh = np.empty(ncell, np.float32)
-    byl = np.empty(ncell, np.float32)
-    byh = np.empty(ncell, np.float32)
-    bzl = np.empty(ncell, np.float32)
-    bzh = np.empty(ncell, np.float32)
-    lb = np.empty(ncell, np.int32)
+    grid = _new_cells(n, per_cell)
+    rx, ry, rz, ro = grid.rx, grid.ry, grid.rz, grid.ro
+    bstart, bcount = grid.bstart, grid.bcount
+    lb = np.empty(bcount.shape[0], np.int32)
     keys = np.empty(n, np.int64)
     cand = np.empty(n + 2 * k, np.int64)
     inf_key = np.int64(0x7FFFFFFFFFFFFFFF)
-    xs = np.empty(n, np.float32)
-    ys = np.empty(n, np.float32)
-    zs = np.empty(n, np.float32)
     for b in range(b0, b1):
-        for i in range(n):  # to struct-of-arrays
-            xs[i] = ref[b, i, 0]
-            ys[i] = ref[b, i, 1]
-            zs[i] = ref[b, i, 2]
-        nblk = _build_cells(xs, ys, zs, g, rx, ry, rz, ro, cell, cnt, blk,
-                            bstart, bcount, bxl, bxh, byl, byh, bzl, bzh)
+        nblk = _build_cells(ref, b, grid)
         for m in range(m0, m1):
             cx = query[b, m, 0]
             cy = query[b, m, 1]
             cz = query[b, m, 2]
-            _box_lower_bounds(cx, cy, cz, nblk, bxl, bxh, byl, byh, bzl, bzh,
-                              lb)
+            _box_lower_bounds(cx, cy, cz, nblk, grid, lb)
             # 1) every cell whose box contains the query, taken whole
             c = 0
             for kb in range(nblk):

@@ -5,7 +5,8 @@ import torch
 from torch import Tensor
 
 from ._common import check_point_pair, sq_dist_xyz
-from .knn_search import gather_xyz, knn_unchecked
+from .gather import gather_unchecked
+from .knn import knn_unchecked
 
 #: Squared distances below this get a zero gradient through the square root
 #: of ``norm=1`` (d/dx sqrt(x) is infinite at 0); the values are unchanged.
@@ -94,7 +95,7 @@ def chamfer_distance(a: Tensor,
 
 def _nearest_sq_dist(x: Tensor, y: Tensor, idx: Tensor) -> Tensor:
     """|x_i - y_idx[i]|^2 as (B, N), differentiable in x and y."""
-    nearest = gather_xyz(y, idx)[:, :, 0]  # (B, N, 3)
+    nearest = gather_unchecked(y, idx)[:, :, 0]  # (B, N, 3)
     return sq_dist_xyz(x[..., 0], x[..., 1], x[..., 2], nearest[..., 0],
                        nearest[..., 1], nearest[..., 2])
 

@@ -5,7 +5,8 @@ from torch import Tensor
 
 from ._common import (check_backend, check_count, check_int, check_points,
                       compute_dtype, mmcv_cuda_ops, num_workers, numba_kernels,
-                      run_parallel, split_ranges, to_numpy_f32)
+                      numba_kernels_for, run_parallel, split_ranges,
+                      to_numpy_f32)
 
 FPS_BACKENDS = ('auto', 'numba', 'torch', 'quickfps', 'mmcv')
 
@@ -13,11 +14,16 @@ FPS_BACKENDS = ('auto', 'numba', 'torch', 'quickfps', 'mmcv')
 # tools/benchmark.py on 2 cores; 64..512 are all within ~10%).
 _FPS_PER_CELL = 128
 
+# The reference kernel's float32 ``mag <= 1e-3`` (a double) is ``mag <=
+# _NEAR_F32``, the largest float32 <= 1e-3 (float32(1e-3) is above 1e-3).
+_NEAR_F32 = np.nextafter(np.float32(1e-3), np.float32(0))
+
 
 def furthest_point_sample(points: Tensor,
                           num_samples: int,
                           start_idx: int = 0,
-                          backend: str = 'auto') -> Tensor:
+                          backend: str = 'auto',
+                          skip_near_origin: bool = False) -> Tensor:
     """Farthest point sampling: indices of ``num_samples`` spread-out points.
 
     Exact: the result equals, index for index, the naive O(N*S) loop that
@@ -28,12 +34,18 @@ def furthest_point_sample(points: Tensor,
     operation, in float32 (float64 for float64 input; float16 / bfloat16
     input is converted to float32 first).
 
-    The reference code's ``pointnet2_ops`` CUDA kernel additionally never
-    selects a point whose squared norm is <= 1e-3 (``if (mag <= 1e-3)
-    continue;``); mmcv comments that line out and so does this op. Clouds
-    with a point within 0.032 of the origin can therefore get different
-    centres than the reference (3 of 100 random solid-ball clouds of 1024
-    points, 64 centres; surface samples such as ShapeNet rarely have one).
+    ``skip_near_origin=True`` reproduces the reference code's
+    ``pointnet2_ops`` CUDA kernel (``furthest_point_sampling_kernel``), which
+    never selects a point whose squared norm ``(x*x + y*y) + z*z`` is
+    <= 1e-3 (``if (mag <= 1e-3) continue;``): such points keep no running
+    distance and are never a candidate; the first sample is still
+    ``start_idx``; a step with no candidate left (every point near the
+    origin) returns index 0, the kernel's initial ``besti``. The official
+    ACT checkpoints were trained with this rule; without it (the default,
+    as mmcv, which comments the line out) a cloud with a point within 0.032
+    of the origin can get other centres (1024 -> 64: 7 of 100 flat-disc
+    clouds, 2 of 100 Gaussian clouds). Backends ``'numba'`` and
+    ``'torch'`` implement it (``'auto'`` picks one of them).
 
     Backends:
 
@@ -50,7 +62,8 @@ def furthest_point_sample(points: Tensor,
       float32). Rounds with fused multiply-adds and breaks exact ties by
       thread order, so it matches the reference up to ties.
     * ``'auto'`` (default): CUDA -> ``'mmcv'`` when mmcv was built with CUDA
-      ops and ``start_idx == 0``, else ``'torch'``; CPU -> ``'numba'`` when
+      ops, ``start_idx == 0`` and not ``skip_near_origin``, else
+      ``'torch'``; CPU -> ``'numba'`` when
       numba is importable and the input is not float64, else ``'torch'``.
 
     Args:
@@ -59,6 +72,7 @@ def furthest_point_sample(points: Tensor,
         start_idx (int): index of the first sample in every cloud, in
             [0, N) (negative values count from the end).
         backend (str): see above.
+        skip_near_origin (bool): the reference kernel's rule, see above.
 
     Returns:
         Tensor: (B, S) int64 indices into ``points``; the first column is
@@ -74,14 +88,17 @@ def furthest_point_sample(points: Tensor,
         return torch.zeros(0, num_samples, dtype=torch.long,
                            device=points.device)
     if backend == 'auto':
-        backend = _auto_backend(points, start_idx)
+        backend = _auto_backend(points, start_idx, skip_near_origin)
+    if skip_near_origin and backend in ('quickfps', 'mmcv'):
+        raise ValueError(f'backend={backend!r} has no skip_near_origin; use '
+                         "'numba', 'torch' or 'auto'")
     if backend == 'numba':
-        return _fps_numba(points, num_samples, start_idx)
+        return _fps_numba(points, num_samples, start_idx, skip_near_origin)
     if backend == 'quickfps':
         return _fps_quickfps(points, num_samples, start_idx)
     if backend == 'mmcv':
         return _fps_mmcv(points, num_samples, start_idx)
-    return fps_torch(points, num_samples, start_idx)
+    return fps_torch(points, num_samples, start_idx, skip_near_origin)
 
 
 def _check_start(start_idx, n: int) -> int:
@@ -92,9 +109,10 @@ def _check_start(start_idx, n: int) -> int:
     return start_idx % n
 
 
-def _auto_backend(points: Tensor, start_idx: int) -> str:
+def _auto_backend(points: Tensor, start_idx: int,
+                  skip_near_origin: bool) -> str:
     if points.is_cuda:
-        if start_idx == 0 and mmcv_cuda_ops():
+        if start_idx == 0 and not skip_near_origin and mmcv_cuda_ops():
             return 'mmcv'
         return 'torch'
     if (points.device.type == 'cpu' and points.dtype != torch.float64
@@ -103,18 +121,28 @@ def _auto_backend(points: Tensor, start_idx: int) -> str:
     return 'torch'
 
 
-def fps_torch(points: Tensor, num_samples: int, start_idx: int = 0) -> Tensor:
+def fps_torch(points: Tensor,
+              num_samples: int,
+              start_idx: int = 0,
+              skip_near_origin: bool = False) -> Tensor:
     """The reference FPS in plain torch ops (any device, no checks).
 
     Vectorised over the batch: per step one gather of the new sample, the
     exact squared distances of all B*N points in struct-of-arrays layout,
-    an in-place minimum and one argmax. Arguments as in
+    an in-place minimum and one argmax. Points near the origin
+    (``skip_near_origin``) hold -inf, which the minimum keeps and argmax
+    passes over (an all -inf row gives index 0). Arguments as in
     :func:`furthest_point_sample`.
     """
     b, n, _ = points.shape
     dtype = compute_dtype(points)
     xyz = points.detach().to(dtype).transpose(1, 2).contiguous()  # (B, 3, N)
     dist = torch.full((b, n), float('inf'), dtype=dtype, device=xyz.device)
+    if skip_near_origin:
+        x, y, z = xyz.unbind(1)
+        mag = (x * x + y * y) + z * z
+        near = 1e-3 if dtype == torch.float64 else float(_NEAR_F32)
+        dist.masked_fill_(mag <= near, float('-inf'))
     sq = torch.empty_like(xyz)
     d = torch.empty_like(dist)
     out = torch.empty((b, num_samples), dtype=torch.long, device=xyz.device)
@@ -132,24 +160,17 @@ def fps_torch(points: Tensor, num_samples: int, start_idx: int = 0) -> Tensor:
     return out
 
 
-def _fps_numba(points: Tensor, num_samples: int, start_idx: int) -> Tensor:
-    kernels = numba_kernels()
-    if kernels is None:
-        raise ValueError("backend='numba' needs numba, which failed to "
-                         'import')
-    if points.device.type != 'cpu':
-        raise ValueError(f"backend='numba' needs CPU points, got "
-                         f'{points.device}')
-    if points.dtype == torch.float64:
-        raise ValueError("backend='numba' computes in float32; use "
-                         "backend='torch' for float64 points")
+def _fps_numba(points: Tensor, num_samples: int, start_idx: int,
+               skip_near_origin: bool) -> Tensor:
+    kernels = numba_kernels_for(points.device, points.dtype)
+    near = _NEAR_F32 if skip_near_origin else np.float32(-1)  # mag >= 0
     b, n, _ = points.shape
     xyz = to_numpy_f32(points)
     out_np = np.empty((b, num_samples), dtype=np.int64)
     ranges = split_ranges(b, num_workers(b * n * min(num_samples, 64)))
     run_parallel(
-        lambda b0, b1: kernels.fps(xyz, num_samples, start_idx, out_np, b0,
-                                   b1, _FPS_PER_CELL), ranges)
+        lambda b0, b1: kernels.fps(xyz, num_samples, start_idx, near, out_np,
+                                   b0, b1, _FPS_PER_CELL), ranges)
     return torch.from_numpy(out_np)
 
 

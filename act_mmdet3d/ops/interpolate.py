@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ._common import (check_float_finite, check_point_pair,
                       check_same_batch_device, check_tensor, mmcv_cuda_ops)
-from .knn_search import knn_unchecked
+from .knn import knn_unchecked
 
 
 def three_nn(unknown: Tensor, known: Tensor) -> Tuple[Tensor, Tensor]:

@@ -67,7 +67,7 @@ from .ball_query import stack_ball_query
 from .fps import furthest_point_sample as _fps
 from .interpolate import three_interpolate as _three_interpolate
 from .interpolate import three_nn as _three_nn
-from .knn_search import knn as _knn
+from .knn import knn as _knn
 
 # ----------------------------------------------------------------- dispatch
 

@@ -61,6 +61,7 @@ model = dict(
         drop_path_rate=0.1,
         num_groups=128,
         group_size=32,
+        fps_skip_near_origin=True,  # FPS as the reference (pointnet2_ops)
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     head=dict(num_classes=num_classes, label_smoothing=0.),

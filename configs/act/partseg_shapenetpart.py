@@ -31,6 +31,7 @@ pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
 
 model = dict(
     backbone=dict(
+        fps_skip_near_origin=True,  # FPS as the reference (pointnet2_ops)
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
 

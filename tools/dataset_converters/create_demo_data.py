@@ -40,8 +40,9 @@ Format facts (as the reference loaders read the official files):
 * ModelNet ``.dat``: built as the reference ``ModelNet`` dataset builds it:
   each txt file read back (the written values are exactly what
   ``np.loadtxt(path, delimiter=',').astype(np.float32)`` returns), farthest
-  point sampling of 8192 of the 10,000 rows from a random start (the exact
-  reference loop, vectorised over clouds), label ``np.array([c], np.int32)``.
+  point sampling of 8192 of the 10,000 rows from a random start (the
+  reference loop's indices, by ``act_mmdet3d.ops.furthest_point_sample``),
+  label ``np.array([c], np.int32)``.
   Few-shot clouds are the first ``--fewshot-points`` rows (default 8192, the
   official size) of those clouds, i.e. an FPS of that many points.
 * Few-shot tuples are ``(points (P, 6) float32, episode label int in
@@ -86,6 +87,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
+import torch
+
+from act_mmdet3d.ops import furthest_point_sample
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: bump when the generated content changes, so old outputs are regenerated
@@ -228,48 +232,6 @@ def _fresh_f32(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def farthest_point_sample(points: np.ndarray, num_samples: int,
-                          start: Sequence[int]) -> np.ndarray:
-    """Farthest point sampling of a batch, exactly the reference loop.
-
-    The reference (``datasets/ModelNetDataset.py``) keeps, in float32, the
-    squared distance ``sum((xyz - centroid) ** 2, -1)`` of every point to
-    the nearest sample so far and takes ``argmax`` (lowest index on ties);
-    this is that loop run for all clouds at once.
-
-    Args:
-        points: (B, N, 3+) float32 clouds (xyz first).
-        num_samples: S <= N.
-        start: (B,) index of the first sample of each cloud.
-
-    Returns:
-        (B, S) int64 indices in sampling order.
-    """
-    xyz = np.asarray(points, dtype=np.float32)[..., :3]
-    b, n, _ = xyz.shape
-    if not 1 <= num_samples <= n:
-        raise ValueError(f'num_samples must be in [1, {n}], got '
-                         f'{num_samples}')
-    coords = [np.ascontiguousarray(xyz[..., k]) for k in range(3)]
-    dist = np.full((b, n), 1e10, dtype=np.float32)
-    out = np.empty((b, num_samples), dtype=np.int64)
-    rows = np.arange(b)
-    far = np.asarray(start, dtype=np.int64).reshape(b).copy()
-    acc = np.empty((b, n), dtype=np.float32)
-    tmp = np.empty((b, n), dtype=np.float32)
-    for i in range(num_samples):
-        out[:, i] = far
-        centre = xyz[rows, far]
-        for k, buf in ((0, acc), (1, tmp), (2, tmp)):
-            np.subtract(coords[k], centre[:, k:k + 1], out=buf)
-            np.multiply(buf, buf, out=buf)
-            if k:
-                acc += buf
-        np.minimum(dist, acc, out=dist)
-        far = dist.argmax(axis=1)
-    return out
-
-
 def _parallel_map(fn: Callable, tasks: List, workers: int,
                   log: Callable = None, what: str = '') -> List:
     """``[fn(t) for t in tasks]``, in processes when ``workers > 1``;
@@ -364,10 +326,12 @@ def _modelnet_group(task):
         # so this is what np.loadtxt(...).astype(np.float32) reads back
         clouds.append(rows.astype(np.float32))
         starts.append(int(rng.integers(0, MODELNET_POINTS)))
-    clouds = np.stack(clouds)
-    idx = farthest_point_sample(clouds, MODELNET_FPS, starts)
-    sampled = np.take_along_axis(clouds, idx[..., None], axis=1)
-    return [np.ascontiguousarray(c) for c in sampled]
+    # the reference's FPS loop (float32, lowest index on ties) from `start`
+    return [
+        c[furthest_point_sample(torch.from_numpy(c[None, :, :3]),
+                                MODELNET_FPS, start)[0].numpy()]
+        for c, start in zip(clouds, starts)
+    ]
 
 
 def write_modelnet40(out, args, log):

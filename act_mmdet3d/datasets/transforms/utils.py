@@ -1,25 +1,27 @@
 """Point-cloud helpers shared by the ACT datasets and transforms.
 
-Plain numpy: they run in data-loader workers on the CPU.
+They take and return numpy arrays: they run in data-loader workers on the
+CPU.
 """
 import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
+import torch
 
 from mmdet3d.structures.points import DepthPoints
+from ...ops import furthest_point_sample
 
 
 def farthest_point_sample(xyz: np.ndarray,
                           num_samples: int,
                           start: int = 0) -> np.ndarray:
-    """Indices of ``num_samples`` points picked by farthest point sampling.
+    """:func:`act_mmdet3d.ops.furthest_point_sample` of one numpy cloud.
 
-    The loop of the reference ``farthest_point_sample`` (and of the CUDA
-    ``pointnet2_ops`` kernel): the first index is ``start``, then each step
-    takes the point farthest from the already chosen set (first one on
-    ties). Because FPS is greedy, the first M indices of an FPS of N > M
-    points are the FPS of M points from the same start.
+    The first index is ``start``, then each step takes the point farthest
+    from the already chosen set (lowest index on ties), in float32 as the
+    reference. Because FPS is greedy, the first M indices of an FPS of
+    N > M points are the FPS of M points from the same start.
 
     Args:
         xyz (np.ndarray): (N, 3+) points; only the first 3 columns are used.
@@ -30,33 +32,8 @@ def farthest_point_sample(xyz: np.ndarray,
     Returns:
         np.ndarray: (num_samples,) int64 indices into ``xyz``.
     """
-    xyz = np.asarray(xyz)
-    num_points = xyz.shape[0]
-    if num_samples > num_points:
-        raise ValueError(f'cannot pick {num_samples} points by FPS from a '
-                         f'cloud of {num_points}')
-    # float32 as the reference (its squared distances are float32 sums
-    # ((dx^2 + dy^2) + dz^2)); one contiguous row per axis and preallocated
-    # buffers make the loop ~10x faster than the reference's numpy
-    x, y, z = np.array(xyz[:, :3].T, dtype=np.float32, order='C')
-    indices = np.empty(num_samples, dtype=np.int64)
-    distance = np.full(num_points, 1e10, dtype=np.float32)
-    dist = np.empty(num_points, dtype=np.float32)
-    tmp = np.empty(num_points, dtype=np.float32)
-    farthest = int(start)
-    for i in range(num_samples):
-        indices[i] = farthest
-        np.subtract(x, x[farthest], out=dist)
-        np.multiply(dist, dist, out=dist)
-        np.subtract(y, y[farthest], out=tmp)
-        np.multiply(tmp, tmp, out=tmp)
-        np.add(dist, tmp, out=dist)
-        np.subtract(z, z[farthest], out=tmp)
-        np.multiply(tmp, tmp, out=tmp)
-        np.add(dist, tmp, out=dist)
-        np.minimum(distance, dist, out=distance)
-        farthest = int(np.argmax(distance))
-    return indices
+    points = torch.from_numpy(np.asarray(xyz)[None, :, :3].astype(np.float32))
+    return furthest_point_sample(points, num_samples, start)[0].numpy()
 
 
 def check_points(points, source: str,

@@ -40,6 +40,9 @@ class ACTPointTransformer(BaseModule):
             over the blocks. Defaults to 0.1.
         num_groups (int): G, FPS centres per cloud. Defaults to 64.
         group_size (int): K, neighbours per centre. Defaults to 32.
+        fps_skip_near_origin (bool): the reference FPS rule (no centre with
+            squared norm <= 1e-3), see :class:`PointGrouper`. Defaults to
+            False; the fine-tunes of official checkpoints set True.
         encoder_dims (int, optional): width of the mini-PointNet; a linear
             layer maps it to ``embed_dims`` when different. Defaults to
             ``embed_dims``.
@@ -75,6 +78,7 @@ class ACTPointTransformer(BaseModule):
                  drop_path_rate: float = 0.1,
                  num_groups: int = 64,
                  group_size: int = 32,
+                 fps_skip_near_origin: bool = False,
                  encoder_dims: Optional[int] = None,
                  mask_ratio: float = 0.,
                  mask_type: str = 'rand',
@@ -112,7 +116,8 @@ class ACTPointTransformer(BaseModule):
             self.out_indices.append(resolved)
 
         encoder_dims = encoder_dims or embed_dims
-        self.grouper = PointGrouper(num_groups, group_size)
+        self.grouper = PointGrouper(
+            num_groups, group_size, fps_skip_near_origin=fps_skip_near_origin)
         self.encoder = MiniPointNet(encoder_dims)
         self.reduce_dim = (
             nn.Linear(encoder_dims, embed_dims)

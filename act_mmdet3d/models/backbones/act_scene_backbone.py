@@ -52,6 +52,8 @@ class ACTSceneBackbone(ACTPointTransformer):
             GroupFree3D). None accepts any C_in >= 3.
         num_seeds (int): M, FPS seed centres = tokens. Defaults to 1024.
         group_size (int): K, neighbours per seed. Defaults to 32.
+        fps_skip_near_origin (bool): the reference FPS rule for the seeds
+            and the ``num_fp_points`` (see :class:`ACTPointTransformer`).
         embed_dims, depth, num_heads, mlp_ratio, qkv_bias, drop_rate,
         attn_drop_rate, drop_path_rate, encoder_dims, with_cls_token,
         frozen_stages: as :class:`ACTPointTransformer` (ViT-S defaults:
@@ -79,6 +81,7 @@ class ACTSceneBackbone(ACTPointTransformer):
                  in_channels: Optional[int] = None,
                  num_seeds: int = 1024,
                  group_size: int = 32,
+                 fps_skip_near_origin: bool = False,
                  embed_dims: int = 384,
                  depth: int = 12,
                  num_heads: int = 6,
@@ -107,6 +110,7 @@ class ACTSceneBackbone(ACTPointTransformer):
             drop_path_rate=drop_path_rate,
             num_groups=num_seeds,
             group_size=group_size,
+            fps_skip_near_origin=fps_skip_near_origin,
             encoder_dims=encoder_dims,
             mask_ratio=0.,
             out_indices=-1,
@@ -183,7 +187,9 @@ class ACTSceneBackbone(ACTPointTransformer):
         fp_indices = [groups.center_idx]
         if self.num_fp_points is not None:
             fp_features = [feats]
-            up_idx = furthest_point_sample(xyz, self.num_fp_points)
+            up_idx = furthest_point_sample(
+                xyz, self.num_fp_points,
+                skip_near_origin=self.grouper.fps_skip_near_origin)
             up_xyz = gather(xyz, up_idx)
             fp_xyz.append(up_xyz)
             fp_features.append(self.fp(up_xyz, groups.centers, None, feats))

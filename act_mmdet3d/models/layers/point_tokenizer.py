@@ -37,9 +37,14 @@ class PointGrouper(nn.Module):
         group_size (int): K, the neighbours per centre (32).
         fps_start_idx (int): index of the first FPS centre. The reference
             code starts at index 0 too.
+        fps_skip_near_origin (bool): the reference pointnet2 kernel's FPS
+            rule: never pick a centre with squared norm <= 1e-3 (see
+            :func:`~act_mmdet3d.ops.furthest_point_sample`). True for the
+            official checkpoints, which were trained with it.
     """
 
-    def __init__(self, num_groups=64, group_size=32, fps_start_idx=0):
+    def __init__(self, num_groups=64, group_size=32, fps_start_idx=0,
+                 fps_skip_near_origin=False):
         super().__init__()
         if num_groups <= 0 or group_size <= 0:
             raise ValueError('num_groups and group_size must be positive, got '
@@ -47,6 +52,7 @@ class PointGrouper(nn.Module):
         self.num_groups = num_groups
         self.group_size = group_size
         self.fps_start_idx = fps_start_idx
+        self.fps_skip_near_origin = fps_skip_near_origin
 
     @torch.no_grad()
     def forward(self, points: Tensor) -> PointGroups:
@@ -63,8 +69,9 @@ class PointGrouper(nn.Module):
         if points.dim() != 3 or points.size(-1) != 3:
             raise ValueError('points must have shape (B, N, 3), got '
                              f'{tuple(points.shape)}')
-        center_idx = furthest_point_sample(points, self.num_groups,
-                                           start_idx=self.fps_start_idx)
+        center_idx = furthest_point_sample(
+            points, self.num_groups, start_idx=self.fps_start_idx,
+            skip_near_origin=self.fps_skip_near_origin)
         centers = gather(points, center_idx)
         _, neighbor_idx = knn(centers, points, self.group_size)
         neighborhood = gather(points, neighbor_idx) - centers.unsqueeze(2)

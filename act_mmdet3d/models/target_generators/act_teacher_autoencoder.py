@@ -56,6 +56,8 @@ class ACTTeacherAutoencoder(BaseModel):
         tokens_dims (int): codebook width (384).
         decoder_dims (int): width of DGCNN 2 / the decoder input (384).
         dgcnn_k (int): neighbours of the DGCNNs (4).
+        fps_skip_near_origin (bool): the reference FPS rule of the grouper
+            (see :class:`~act_mmdet3d.models.layers.PointGrouper`).
         teacher_type (str): what sits between the codebook and DGCNN 2:
             ``'vit'`` (default, ACT: a pretrained timm ViT / DeiT),
             ``'lm'`` (the layers of a pretrained language model from
@@ -99,6 +101,7 @@ class ACTTeacherAutoencoder(BaseModel):
                  tokens_dims: int = 384,
                  decoder_dims: int = 384,
                  dgcnn_k: int = 4,
+                 fps_skip_near_origin: bool = False,
                  teacher_type: str = 'vit',
                  vit_name: str = 'vit_base_patch16_384',
                  vit_weights: Optional[str] = None,
@@ -124,7 +127,8 @@ class ACTTeacherAutoencoder(BaseModel):
         self.num_groups = num_groups
         self.group_size = group_size
         self.num_tokens = num_tokens
-        self.grouper = PointGrouper(num_groups, group_size)
+        self.grouper = PointGrouper(
+            num_groups, group_size, fps_skip_near_origin=fps_skip_near_origin)
         self.encoder = MiniPointNet(encoder_dims)
         self.dgcnn_1 = TokenDGCNN(encoder_dims, num_tokens, k=dgcnn_k)
         self.codebook = nn.Parameter(torch.randn(num_tokens, tokens_dims))

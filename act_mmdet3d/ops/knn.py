@@ -6,8 +6,10 @@ import torch
 from torch import Tensor
 
 from ._common import (check_backend, check_count, check_point_pair,
-                      mmcv_cuda_ops, num_workers, numba_kernels, run_parallel,
-                      split_ranges, sq_dist_xyz, to_numpy_f32)
+                      mmcv_cuda_ops, num_workers, numba_kernels,
+                      numba_kernels_for, run_parallel, split_ranges,
+                      sq_dist_xyz, to_numpy_f32)
+from .gather import gather_unchecked
 
 KNN_BACKENDS = ('auto', 'numba', 'torch', 'mmcv')
 
@@ -168,16 +170,7 @@ def knn_torch(query: Tensor,
 
 def _knn_numba(query: Tensor, ref: Tensor, k: int,
                dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
-    kernels = numba_kernels()
-    if kernels is None:
-        raise ValueError("backend='numba' needs numba, which failed to "
-                         'import')
-    if query.device.type != 'cpu':
-        raise ValueError(f"backend='numba' needs CPU tensors, got "
-                         f'{query.device}')
-    if dtype == torch.float64:
-        raise ValueError("backend='numba' computes in float32; use "
-                         "backend='torch' for float64 points")
+    kernels = numba_kernels_for(query.device, dtype)
     b, m, _ = query.shape
     n = ref.size(1)
     q = to_numpy_f32(query)
@@ -209,7 +202,7 @@ def _knn_mmcv(query: Tensor, ref: Tensor, k: int) -> Tuple[Tensor, Tensor]:
     q = query.detach().float().contiguous()
     r = ref.detach().float().contiguous()
     idx = mmcv_knn(k, r, q, False).transpose(1, 2).long()  # (B, M, k)
-    nb = gather_xyz(r, idx)  # (B, M, k, 3)
+    nb = gather_unchecked(r, idx)  # (B, M, k, 3)
     qe = q.unsqueeze(2)
     d = sq_dist_xyz(qe[..., 0], qe[..., 1], qe[..., 2], nb[..., 0],
                     nb[..., 1], nb[..., 2], inplace=True)
@@ -220,10 +213,3 @@ def _knn_mmcv(query: Tensor, ref: Tensor, k: int) -> Tuple[Tensor, Tensor]:
     key = key.sort(dim=-1)[0]
     return (key >> 32).to(torch.int32).view(torch.float32), key & 0xFFFFFFFF
 
-
-def gather_xyz(points: Tensor, idx: Tensor) -> Tensor:
-    """points (B, N, C), idx (B, M, k) -> (B, M, k, C), no checks."""
-    b, n, c = points.shape
-    offset = torch.arange(b, device=idx.device).mul_(n)
-    flat = (idx.reshape(b, -1) + offset.unsqueeze(1)).view(-1)
-    return points.reshape(b * n, c).index_select(0, flat).view(*idx.shape, c)

@@ -42,8 +42,15 @@ def gather(points: Tensor, idx: Tensor) -> Tensor:
         if int(lo) < 0 or int(hi) >= n:
             raise ValueError(f'idx values must be in [0, N) with N={n}, got '
                              f'values in [{int(lo)}, {int(hi)}]')
+    return gather_unchecked(points, idx)
+
+
+def gather_unchecked(points: Tensor, idx: Tensor) -> Tensor:
+    """:func:`gather` without the checks: points (B, N, C), idx (B, ...)
+    -> (B, ..., C)."""
     # one index_select over the flattened batch: faster than torch.gather
     # with an expanded index, same gradient (index_add)
+    b, n, c = points.shape
     offset = torch.arange(b, device=idx.device).mul_(n)
     flat = (idx.reshape(b, -1).long() + offset.unsqueeze(1)).view(-1)
     return points.reshape(b * n, c).index_select(0, flat).view(*idx.shape, c)
