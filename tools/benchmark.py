@@ -451,7 +451,7 @@ SUMMARIES = {'ops': ops_summary}
 def detection_step_time(config, points, boxes, labels, repeat, budget):
     """Best seconds of one training step (forward, loss, backward, AdamW
     step) of ``config``'s detector, from scratch, on one scene."""
-    import act_mmdet3d  # noqa: F401
+    import act_mmdet3d.compat.install  # noqa: F401  (mmcv ops on CPU)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData

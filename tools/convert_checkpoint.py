@@ -41,7 +41,7 @@ import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import act_mmdet3d  # noqa: E402,F401  (registers modules, applies fixes)
+import act_mmdet3d.compat.install  # noqa: E402,F401  (registers, applies fixes)
 import torch  # noqa: E402
 
 from act_mmdet3d.engine.convert import (PARTS, SOURCES,  # noqa: E402

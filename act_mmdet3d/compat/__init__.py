@@ -9,12 +9,12 @@ them all. Who applies them:
   call :func:`apply_all` before building anything;
 * configs list ``'act_mmdet3d.compat.install'`` in ``custom_imports``
   (importing that module calls :func:`apply_all`). ``_base_/
-  default_runtime.py`` does so for every config: each runner writes and
+  default_runtime.py`` does so for every config built on it rather than
+  only for the configs that need mmcv's ops: each runner writes and
   resumes mmengine checkpoints (fixes 1-3) and may be launched on CPU
   (4-7), so a config run by plain mmengine / mmdet3d tools trains as it
-  does through ``tools/train.py``. The detection configs, which need the
-  mmcv ops and ``indoor_eval`` fixes (8, 9) on CPU, name it again
-  themselves so that it survives a config that replaces ``custom_imports``;
+  does through ``tools/train.py``. The detection configs inherit mmdet3d's
+  own runtime and need fixes 8 and 9 on CPU: they name it themselves;
 * the test suite applies them in ``tests/conftest.py``.
 
 The fixes, by upstream library (pinned: torch >= 2.6, mmengine 0.10.7,
