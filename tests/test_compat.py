@@ -213,7 +213,7 @@ _CPU_ONLY = ('patch_init_dist', 'patch_ddp_for_cpu_modules',
 _EXPECTED = dict(
     register_checkpoint_safe_globals='multiarray.scalar',
     patch_history_buffer_pickling='getattr',
-    patch_checkpoint_loading='Weights only load failed',
+    patch_checkpoint_loading='add_safe_globals',
     patch_init_dist='NVIDIA driver',
     patch_ddp_for_cpu_modules='device_ids',
     patch_fsdp_strategy_for_cpu='device_id=0',
