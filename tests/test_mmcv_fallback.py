@@ -2,9 +2,10 @@
 
 Each op, called the way mmdet3d calls it (``mmcv.ops.X`` after
 ``act_mmdet3d.compat.apply_all()``, which conftest.py calls), is compared on
-CPU tensors with a brute-force loop that spells out the CUDA kernel's definition (box overlaps with shapely); the
-installer is checked at every documented look-up site, and the dispatch
-keeps mmcv's own kernel for tensors on other devices.
+CPU tensors with a brute-force loop that spells out the CUDA kernel's
+definition (box overlaps with shapely); the installer is checked at every
+documented look-up site, and the dispatch keeps mmcv's own kernel for
+tensors on other devices.
 """
 import importlib
 import math

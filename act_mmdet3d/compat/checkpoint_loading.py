@@ -1,22 +1,6 @@
-"""mmengine checkpoints under torch >= 2.6's ``weights_only=True`` loading.
-
-mmengine 0.10.7 saves its ``message_hub`` (``HistoryBuffer`` objects
-holding numpy arrays) into every checkpoint and loads with plain
-``torch.load``, which torch 2.6+ runs with ``weights_only=True``:
-``--resume`` and ``load_from`` then fail with ``UnpicklingError``. Fixes:
-
-* :func:`register_checkpoint_safe_globals`: ``HistoryBuffer`` and numpy's
-  array / scalar / dtype reconstruction become safe globals;
-* :func:`patch_history_buffer_pickling`: ``HistoryBuffer`` no longer
-  pickles its table of statistics functions (pickled as
-  ``getattr(HistoryBuffer, 'mean')``, which the safe unpickler rightly
-  refuses); the table is rebuilt on unpickling. With the safe globals,
-  checkpoints written from now on load with ``weights_only=True``;
-* :func:`patch_checkpoint_loading`: checkpoints written by plain mmengine
-  (which contain that ``getattr``) fall back to ``weights_only=False`` with
-  a warning naming the file: load only checkpoints you trust, as with
-  torch < 2.6.
-"""
+"""Fixes 1-3 of :mod:`act_mmdet3d.compat`: mmengine checkpoints (message hub
+``HistoryBuffer`` objects, numpy scalars) under torch >= 2.6's
+``torch.load(weights_only=True)``."""
 import functools
 
 import numpy as np

@@ -1,20 +1,5 @@
-"""mmengine's distributed launch and wrappers on CPU-only machines (gloo).
-
-* :func:`patch_init_dist`: mmengine 0.10's ``init_dist`` calls
-  ``torch.cuda.set_device`` unconditionally and configs default to the
-  ``nccl`` backend; without CUDA it switches ``nccl`` to ``gloo`` and skips
-  ``set_device``.
-* :func:`patch_ddp_for_cpu_modules`: ``MMDistributedDataParallel`` passes
-  ``device_ids`` that DDP rejects for CPU modules; they are dropped.
-* :func:`patch_fsdp_strategy_for_cpu`: mmengine's ``FSDPStrategy`` passes
-  ``device_id=LOCAL_RANK`` (a CUDA index) to FSDP; without CUDA it passes
-  the CPU device, which torch's FSDP supports with gloo.
-* :func:`patch_fsdp_optim_state_loading`: ``FSDPStrategy.
-  load_optim_state_dict`` (``--resume``) calls
-  ``FSDP.optim_state_dict_to_load`` with torch 2.0's argument order
-  (state dict, model, optimizer); torch >= 2.1 takes (model, optimizer,
-  state dict): it is called that way instead.
-"""
+"""Fixes 4-7 of :mod:`act_mmdet3d.compat`: mmengine's distributed launch,
+DDP and FSDP wrappers on CPU-only machines (gloo)."""
 import contextlib
 import functools
 import inspect
