@@ -1,13 +1,11 @@
 """ACT (Autoencoders as Cross-Modal Teachers) for MMDetection3D.
 
-Importing the package registers every module of the project into mmdet3d's
-registries and applies the runtime compatibility fixes of
-:mod:`act_mmdet3d.engine.compat`.
+Importing the package registers every module of the project (and
+mmdet3d's own) into mmdet3d's registries and changes nothing else: the
+fixes to other libraries are in :mod:`act_mmdet3d.compat`, applied by the
+tools and by configs' ``custom_imports``.
 """
 from .version import __version__
-from .engine.compat import apply_compat_patches
-
-apply_compat_patches()
 
 # mmdet3d's own modules (data preprocessors, transforms, metrics) must be in
 # its registries before our configs refer to them.

@@ -7,6 +7,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# the test suite is an entry point, as the tools are: it applies the fixes to
+# other libraries (importing act_mmdet3d applies none)
+from act_mmdet3d.compat import apply_all  # noqa: E402
+
+apply_all()
+
 
 @pytest.fixture(autouse=True, scope='session')
 def _mmdet3d_default_scope():

@@ -108,7 +108,13 @@ def test_config_builds_through_mmdet3d_registry(config, head, width,
 
     from mmdet3d.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    assert cfg.custom_imports.imports == ['act_mmdet3d']
+    assert cfg.custom_imports.imports == [
+        'act_mmdet3d', 'act_mmdet3d.compat.install'
+    ]
+    # mmdet3d's own runtime, with this project's reliable one on top
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert cfg.default_hooks.rng_state.type == 'RNGStateHook'
+    assert cfg.train_cfg.type == 'ExactResumeEpochBasedTrainLoop'
     backbone = cfg.model.backbone
     # _delete_ replaced PointNet2SASSG's settings entirely
     assert backbone.type == 'ACTSceneBackbone'

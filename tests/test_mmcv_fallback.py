@@ -1,10 +1,11 @@
-"""CPU fallbacks of mmcv 2.1's CUDA-only ops (act_mmdet3d.ops.mmcv_fallback).
+"""CPU fallbacks of mmcv 2.1's CUDA-only ops (act_mmdet3d.compat.mmcv_cpu_ops).
 
-Each op, called the way mmdet3d calls it (``mmcv.ops.X`` after importing
-act_mmdet3d), is compared on CPU tensors with a brute-force loop that
-spells out the CUDA kernel's definition (box overlaps with shapely); the
-installer is checked at every documented look-up site, and the dispatch
-keeps mmcv's own kernel for tensors on other devices.
+Each op, called the way mmdet3d calls it (``mmcv.ops.X`` after
+``act_mmdet3d.compat.apply_all()``, which conftest.py calls), is compared on
+CPU tensors with a brute-force loop that spells out the CUDA kernel's
+definition (box overlaps with shapely); the installer is checked at every
+documented look-up site, and the dispatch keeps mmcv's own kernel for
+tensors on other devices.
 """
 import importlib
 import math
@@ -14,9 +15,8 @@ import pytest
 import torch
 from shapely.geometry import Polygon
 
-import act_mmdet3d  # noqa: F401  (installs the fallbacks)
 import mmcv.ops
-from act_mmdet3d.ops import mmcv_fallback
+from act_mmdet3d.compat import mmcv_cpu_ops
 from act_mmdet3d.ops.box_iou import bev_corners
 
 
@@ -39,23 +39,23 @@ def _sq(a, b):
 
 
 def test_every_documented_site_is_rebound():
-    names = set(mmcv_fallback.DISPATCHERS)
+    names = set(mmcv_cpu_ops.DISPATCHERS)
     for name in names:
-        assert getattr(mmcv.ops, name) is mmcv_fallback.DISPATCHERS[name]
+        assert getattr(mmcv.ops, name) is mmcv_cpu_ops.DISPATCHERS[name]
         defined_in = importlib.import_module(
-            mmcv_fallback._MMCV_DEFINED_IN[name])
-        assert getattr(defined_in, name) is mmcv_fallback.DISPATCHERS[name]
-    for module_name, site_names in mmcv_fallback.KNOWN_SITES:
+            mmcv_cpu_ops._MMCV_DEFINED_IN[name])
+        assert getattr(defined_in, name) is mmcv_cpu_ops.DISPATCHERS[name]
+    for module_name, site_names in mmcv_cpu_ops.KNOWN_SITES:
         module = importlib.import_module(module_name)
         for name in site_names:
-            assert getattr(module, name) is mmcv_fallback.DISPATCHERS[name], (
+            assert getattr(module, name) is mmcv_cpu_ops.DISPATCHERS[name], (
                 module_name, name)
-    sites = set(mmcv_fallback.installed_sites())
+    sites = set(mmcv_cpu_ops.installed_sites())
     assert ('mmdet3d.models.dense_heads.vote_head',
             'furthest_point_sample') in sites
     assert ('mmdet3d.structures.bbox_3d.base_box3d',
             'points_in_boxes_all') in sites
-    assert mmcv_fallback.install() == []  # idempotent
+    assert mmcv_cpu_ops.install() == []  # idempotent
 
 
 def test_non_cpu_tensors_keep_mmcv_kernel(monkeypatch):
@@ -67,12 +67,12 @@ def test_non_cpu_tensors_keep_mmcv_kernel(monkeypatch):
         calls.append(args)
         return 'mmcv'
 
-    monkeypatch.setitem(mmcv_fallback.MMCV_ORIGINALS, 'gather_points', fake)
+    monkeypatch.setitem(mmcv_cpu_ops.MMCV_ORIGINALS, 'gather_points', fake)
     feats = torch.empty(1, 4, 10, device='meta')
     idx = torch.empty(1, 3, dtype=torch.int32, device='meta')
     assert mmcv.ops.gather_points(feats, idx) == 'mmcv' and len(calls) == 1
-    assert mmcv_fallback.use_mmcv_kernel(feats)
-    assert not mmcv_fallback.use_mmcv_kernel(torch.zeros(1))
+    assert mmcv_cpu_ops.use_mmcv_kernel(feats)
+    assert not mmcv_cpu_ops.use_mmcv_kernel(torch.zeros(1))
     out = mmcv.ops.gather_points(torch.ones(1, 4, 10),
                                  torch.zeros(1, 3, dtype=torch.int32))
     assert out.shape == (1, 4, 3) and len(calls) == 1

@@ -381,7 +381,9 @@ def test_parameter_counts_match_the_reference():
 # --------------------------------------------------------------- configs
 def test_pretrain_config_reads_like_the_paper():
     cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
-    assert cfg.custom_imports['imports'] == ['act_mmdet3d']
+    assert cfg.custom_imports['imports'] == [
+        'act_mmdet3d', 'act_mmdet3d.compat.install'
+    ]
     assert cfg.optim_wrapper.optimizer == dict(
         type='AdamW', lr=1e-3, weight_decay=0.05)
     assert cfg.train_cfg.max_epochs == 300

@@ -376,6 +376,7 @@ def write_pictures(teachers, students, work_dir):
     stage's first split (test; train for Stage II, which has none) of the
     pretrained teacher's run, with the stage's own config options, and the
     fine-tune curves of the three students. Returns the files."""
+    import act_mmdet3d.compat.install  # noqa: F401  (checkpoint loading)
     from act_mmdet3d.visualization import render, render_curves
     out = osp.abspath(osp.join(work_dir, 'pictures'))
     s1 = teachers['pretrained']['stage1']

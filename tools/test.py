@@ -7,20 +7,15 @@ Example::
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from mmengine.config import DictAction
 
-import act_mmdet3d  # noqa: E402,F401
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from train import (check_work_dir, load_config,  # noqa: E402
-                   shut_down_process_group)
-
-from act_mmdet3d.engine.hooks import (  # noqa: E402
-    CheckpointMatchHook, is_complete_checkpoint)
+import act_mmdet3d  # noqa: F401  (registers modules)
+from act_mmdet3d.compat import apply_all
+from act_mmdet3d.engine.hooks import (CheckpointMatchHook,
+                                      is_complete_checkpoint)
+from act_mmdet3d.utils import (build_runner, check_work_dir, load_config,
+                               shut_down_process_group)
 
 
 def parse_args(argv=None):
@@ -46,8 +41,9 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    apply_all()
     args = parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: '
                                 f'{args.checkpoint}')
@@ -55,8 +51,6 @@ def main(argv=None):
         raise ValueError(f'checkpoint {args.checkpoint} is truncated or '
                          'corrupt (not a complete torch.save file)')
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -64,10 +58,7 @@ def main(argv=None):
                                 osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir)
     cfg.load_from = args.checkpoint
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     # mmengine loads with strict=False: refuse another model's checkpoint
     runner.register_hook(CheckpointMatchHook(args.checkpoint))
     try:

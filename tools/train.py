@@ -7,46 +7,27 @@ Example::
     python tools/train.py CONFIG --cfg-options train_dataloader.batch_size=16
     python tools/train.py CONFIG --seed 1 --accumulate 2
 
-Reliability defaults (README, "Scale and reliability"): checkpoints are
-written atomically (``AtomicCheckpointHook``, also in place of a config's plain
-``CheckpointHook``), carry the RNG states (``RNGStateHook``), and
-epoch-based configs train with ``ExactResumeEpochBasedTrainLoop``, so
-``--resume`` continues a killed run exactly, even mid-epoch.
+The config is trained as written: its runtime (``configs/_base_/``:
+atomic checkpoints, RNG states in checkpoints, the exact-resume loop, so
+``--resume`` continues a killed run exactly, even mid-epoch) is not
+rewritten here. The flags below only set the config keys they name.
 """
 import argparse
-import difflib
-import gc
 import logging
-import numbers
 import os
 import os.path as osp
-import sys
-import tempfile
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 
-import act_mmdet3d  # noqa: E402,F401  (registers modules, applies fixes)
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from act_mmdet3d.engine.hooks import (  # noqa: E402
-    CheckpointMatchHook, find_last_complete_checkpoint,
-    is_complete_checkpoint)
-
-# top-level config keys the runners read (a near miss is a typo)
-RUNNER_KEYS = (
-    'model', 'work_dir', 'experiment_name', 'train_dataloader',
-    'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg',
-    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
-    'auto_scale_lr', 'default_hooks', 'custom_hooks', 'data_preprocessor',
-    'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
-    'log_level', 'visualizer', 'default_scope', 'randomness', 'runner_type',
-    'strategy', 'custom_imports', 'sync_bn', 'find_unused_parameters',
-    'model_wrapper_cfg', 'compile', 'activation_checkpointing',
-    'efficient_conv_bn_eval', 'cfg')
+import act_mmdet3d  # noqa: F401  (registers modules)
+from act_mmdet3d.compat import apply_all
+from act_mmdet3d.engine.hooks import (CheckpointMatchHook,
+                                      find_last_complete_checkpoint,
+                                      is_complete_checkpoint)
+from act_mmdet3d.utils import (build_runner, check_config, check_work_dir,
+                               load_config, shut_down_process_group)
 
 
 def parse_args(argv=None):
@@ -107,136 +88,10 @@ def parse_args(argv=None):
     return args
 
 
-def _positive_int(cfg, dotted: str, minimum: int = 1):
-    """Raise naming ``dotted`` unless that config value is an int >=
-    ``minimum`` (a missing key passes)."""
-    node = cfg
-    for part in dotted.split('.'):
-        if not isinstance(node, (dict, Config)) or part not in node:
-            return
-        node = node[part]
-    if isinstance(node, bool) or not isinstance(node, int) \
-            or node < minimum:
-        raise TypeError(f'config key {dotted} must be an int >= {minimum}, '
-                        f'got {node!r}')
-
-
-def load_config(path: str) -> Config:
-    """``Config.fromfile`` with errors that name the file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    try:
-        return Config.fromfile(path)
-    except (FileNotFoundError, ImportError, KeyError) as e:
-        if path in str(e):
-            raise
-        raise type(e)(f'{path}: {e}') from e
-    except Exception as e:  # syntax errors, bad JSON / YAML
-        if path in str(e):
-            raise
-        raise ValueError(f'{path}: cannot parse the config '
-                         f'({type(e).__name__}: {e})') from e
-
-
-def _check_points_vs_groups(cfg: Config) -> None:
-    """The tokenizer's FPS centres and kNN groups need enough points: the
-    smallest ``num_points`` of the training data / pipeline must be >=
-    ``model.backbone.num_groups`` and ``group_size``."""
-    backbone = cfg.model.get('backbone')
-    dataset = cfg.train_dataloader.get('dataset')
-    if not isinstance(backbone, dict) or not isinstance(dataset, dict):
-        return
-    sizes = []
-    if isinstance(dataset.get('num_points'), int):
-        sizes.append((dataset.num_points,
-                      'train_dataloader.dataset.num_points'))
-    for i, step in enumerate(dataset.get('pipeline') or []):
-        if isinstance(step, dict) and isinstance(step.get('num_points'),
-                                                 int):
-            sizes.append((step['num_points'],
-                          f'train_dataloader.dataset.pipeline[{i}]'
-                          '.num_points'))
-    if not sizes:
-        return
-    points, source = min(sizes)
-    for key in ('num_groups', 'group_size'):
-        value = backbone.get(key)
-        if isinstance(value, int) and value > points:
-            raise ValueError(f'model.backbone.{key}={value} exceeds the '
-                             f'{points} points per cloud of {source}')
-
-
-def check_config(cfg: Config) -> None:
-    """Fail early, naming the key, on the config mistakes that mmengine
-    reports late or not at all: a misspelt top-level key (silently
-    ignored), a missing / non-dict section, wrong types of the main
-    numbers."""
-    for key in cfg.keys():
-        if key in RUNNER_KEYS:
-            continue
-        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
-        if close:
-            raise KeyError(f'config key {key!r} is not read by the runner; '
-                           f'did you mean {close[0]!r}?')
-    for key in ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper'):
-        if key not in cfg or cfg[key] is None:
-            raise KeyError(f'config key {key!r} is missing: training needs '
-                           'model, train_dataloader, train_cfg and '
-                           'optim_wrapper')
-        if not isinstance(cfg[key], dict):
-            raise TypeError(f'config key {key!r} must be a dict, got '
-                            f'{type(cfg[key]).__name__}')
-    _positive_int(cfg, 'train_dataloader.batch_size')
-    _positive_int(cfg, 'train_dataloader.num_workers', minimum=0)
-    _positive_int(cfg, 'train_cfg.max_epochs')
-    _positive_int(cfg, 'train_cfg.max_iters')
-    _positive_int(cfg, 'optim_wrapper.accumulative_counts')
-    _check_points_vs_groups(cfg)
-    lr = cfg.optim_wrapper.get('optimizer', {}).get('lr')
-    if lr is not None and (isinstance(lr, bool)
-                           or not isinstance(lr, numbers.Real) or lr <= 0):
-        raise TypeError('config key optim_wrapper.optimizer.lr must be a '
-                        f'positive number, got {lr!r}')
-
-
-def check_work_dir(work_dir: str) -> None:
-    """Raise ``PermissionError`` naming ``work_dir`` unless it can be
-    created and written (before any training is done)."""
-    try:
-        os.makedirs(work_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=work_dir):
-            pass
-    except OSError as e:
-        raise PermissionError(f'work dir {work_dir} is not writable '
-                              f'({type(e).__name__}: {e})') from e
-
-
-def use_reliable_runtime(cfg: Config) -> None:
-    """Atomic checkpoints, RNG states in checkpoints, exact mid-epoch
-    resume: swap mmengine's ``CheckpointHook`` / ``EpochBasedTrainLoop``
-    for their drop-in subclasses (same arguments)."""
-    hooks = cfg.setdefault('default_hooks', {})
-    ckpt = hooks.get('checkpoint')
-    if isinstance(ckpt, dict) and ckpt.get('type') == 'CheckpointHook':
-        ckpt['type'] = 'AtomicCheckpointHook'
-    if 'rng_state' not in hooks:
-        hooks['rng_state'] = dict(type='RNGStateHook')
-    loop = cfg.get('train_cfg')
-    if isinstance(loop, dict):
-        if loop.get('type') == 'EpochBasedTrainLoop':
-            loop['type'] = 'ExactResumeEpochBasedTrainLoop'
-        elif 'type' not in loop and loop.get('by_epoch', False):
-            loop.pop('by_epoch')
-            loop['type'] = 'ExactResumeEpochBasedTrainLoop'
-
-
 def build_config(args) -> Config:
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     check_config(cfg)
-    use_reliable_runtime(cfg)
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -314,12 +169,10 @@ def build_config(args) -> Config:
 
 
 def main(argv=None):
+    apply_all()
     args = parse_args(argv)
     cfg = build_config(args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     if cfg.resume and cfg.load_from:
         runner.register_hook(CheckpointMatchHook(cfg.load_from))
     try:
@@ -327,19 +180,6 @@ def main(argv=None):
     finally:
         del runner
         shut_down_process_group()
-
-
-def shut_down_process_group():
-    """Free the DDP model, then destroy the process group, before exit.
-
-    Leaving gloo's worker threads (held by the process group and by DDP's
-    reducer) to the interpreter's teardown sometimes aborted a rank after
-    training had finished ("terminate called without an active exception").
-    """
-    gc.collect()
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':

@@ -1,5 +1,9 @@
-from .compat import apply_compat_patches
+from .fsdp_policy import act_vit_block_wrap_policy
 from .hooks import *  # noqa: F401,F403
 from .optim_wrapper import BF16AutocastOptimWrapper
+from .runner import ExactResumeEpochBasedTrainLoop
 
-__all__ = ['apply_compat_patches', 'BF16AutocastOptimWrapper']
+__all__ = [
+    'BF16AutocastOptimWrapper', 'ExactResumeEpochBasedTrainLoop',
+    'act_vit_block_wrap_policy'
+]

@@ -1,1 +1,8 @@
 """Helpers the tools share (one place for each job)."""
+from .config import check_config, load_config
+from .runner import build_runner, check_work_dir, shut_down_process_group
+
+__all__ = [
+    'build_runner', 'check_config', 'check_work_dir', 'load_config',
+    'shut_down_process_group'
+]

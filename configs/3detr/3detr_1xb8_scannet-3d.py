@@ -20,7 +20,11 @@ _base_ = [
     'mmdet3d::_base_/datasets/scannet-3d.py',
     'mmdet3d::_base_/default_runtime.py'
 ]
-custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
+# act_mmdet3d.compat.install: mmcv's point / box ops on CPU, mmdet3d's
+# indoor_eval under numpy >= 2.4, checkpoint loading (act_mmdet3d/compat)
+custom_imports = dict(
+    imports=['act_mmdet3d', 'act_mmdet3d.compat.install'],
+    allow_failed_imports=False)
 
 num_classes = 18
 model = dict(
@@ -140,10 +144,14 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
+    type='ExactResumeEpochBasedTrainLoop', max_epochs=max_epochs,
+    val_interval=10)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# the runtime of configs/_base_/default_runtime.py, on mmdet3d's own base
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=10, max_keep_ckpts=3),
+    rng_state=dict(type='RNGStateHook'),
     logger=dict(type='LoggerHook', interval=50))
 auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -1,5 +1,11 @@
 # Runtime shared by every ACT config (mmdet3d conventions).
-custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
+# act_mmdet3d registers the modules; act_mmdet3d.compat.install applies the
+# fixes to torch / mmengine / mmcv / mmdet3d that every runner needs
+# (weights_only checkpoint loading, CPU-only distributed launches, mmcv's
+# point ops on CPU): see act_mmdet3d/compat/__init__.py.
+custom_imports = dict(
+    imports=['act_mmdet3d', 'act_mmdet3d.compat.install'],
+    allow_failed_imports=False)
 default_scope = 'mmdet3d'
 
 default_hooks = dict(
@@ -12,15 +18,16 @@ default_hooks = dict(
         type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # torch / numpy / python RNG states in every checkpoint, restored on
-    # resume (tools/train.py trains epoch-based configs with
-    # ExactResumeEpochBasedTrainLoop, which also resumes mid-epoch)
+    # resume by ExactResumeEpochBasedTrainLoop, which also resumes mid-epoch
+    # (the train loop the schedules name; a config without a schedule base
+    # names it in its own train_cfg)
     rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # nccl on GPUs; act_mmdet3d switches to gloo when CUDA is unavailable
+    # nccl on GPUs; act_mmdet3d.compat switches to gloo without CUDA
     dist_cfg=dict(backend='nccl'),
 )
 
@@ -29,3 +36,4 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+

@@ -160,7 +160,7 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=-1,
         save_last=True,
         save_optimizer=False,

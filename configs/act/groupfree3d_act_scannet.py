@@ -4,7 +4,17 @@
 # backbone swapped; see configs/act/votenet_act_scannet.py and
 # the README (3D object detection).
 _base_ = ['mmdet3d::groupfree3d/groupfree3d_head-L6-O256_4xb8_scannet-seg.py']
-custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
+# act_mmdet3d.compat.install: mmcv's point / box ops on CPU, mmdet3d's
+# indoor_eval under numpy >= 2.4, checkpoint loading (act_mmdet3d/compat)
+custom_imports = dict(
+    imports=['act_mmdet3d', 'act_mmdet3d.compat.install'],
+    allow_failed_imports=False)
+# the runtime of configs/_base_/default_runtime.py, on mmdet3d's own base:
+# atomic checkpoints carrying the RNG states, exact (mid-epoch) resume
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),
+    rng_state=dict(type='RNGStateHook'))
+train_cfg = dict(type='ExactResumeEpochBasedTrainLoop')
 
 pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
 

@@ -47,7 +47,7 @@ optim_wrapper = dict(
 
 # pretraining only (the reference's ModelNet40 SVM probe is a separate
 # evaluation)
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300)
+train_cfg = dict(type='ExactResumeEpochBasedTrainLoop', max_epochs=300)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None

@@ -1,7 +1,8 @@
 """Few-shot ModelNet40: train every fold of an N-way K-shot setting.
 
-Each fold is a fresh mmengine ``Runner`` (``Runner.from_cfg``, in this
-process, one after the other) of a few-shot config whose three datasets are
+Each fold is a fresh runner, built as ``tools/train.py`` builds it (the
+config as written, checked by ``check_config``; in this process, one after
+the other), of a few-shot config whose three datasets are
 ``ModelNetFewShotDataset``; the tool sets their ``way`` / ``shot`` / ``fold``
 and the head's ``num_classes = way``. The reported figure is, as the paper
 reports it, mean +- std over the folds of each fold's test accuracy: the
@@ -26,22 +27,19 @@ import itertools
 import json
 import os
 import os.path as osp
-import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from terminaltables import AsciiTable
 
-import act_mmdet3d  # noqa: E402,F401  (registers modules, applies fixes)
-import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS, init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from terminaltables import AsciiTable  # noqa: E402
-
-from mmdet3d.registry import DATASETS  # noqa: E402
+import act_mmdet3d  # noqa: F401  (registers modules)
+from act_mmdet3d.compat import apply_all
+from act_mmdet3d.utils import build_runner, check_config, load_config
+from mmdet3d.registry import DATASETS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 DATASET_TYPE = 'ModelNetFewShotDataset'
@@ -217,8 +215,8 @@ def _init_description(cfg: Config) -> str:
 
 def run_fold(cfg: Config, metric: str) -> dict:
     """Train one fold; its seed, validation history, last / best value."""
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg
-              else RUNNERS.build(cfg))
+    check_config(cfg)
+    runner = build_runner(cfg)
     recorder = FoldRecorder(metric)
     runner.register_hook(recorder)
     runner.logger.info(f'few-shot fold {cfg.train_dataloader.dataset.fold}: '
@@ -288,13 +286,9 @@ def format_table(result: dict) -> str:
 
 
 def main(argv=None) -> dict:
+    apply_all()
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    base = Config.fromfile(args.config)
-    if args.cfg_options:
-        base.merge_from_dict(args.cfg_options)
-    init_default_scope(base.get('default_scope', 'mmdet3d'))
+    base = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     os.makedirs(work_dir, exist_ok=True)

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import act_mmdet3d  # noqa: E402,F401  (registers modules, applies fixes)
+import act_mmdet3d.compat.install  # noqa: E402,F401  (registers, applies fixes)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402

@@ -45,7 +45,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import act_mmdet3d  # noqa: E402,F401  (registers modules, applies fixes)
+import act_mmdet3d.compat.install  # noqa: E402,F401  (registers, applies fixes)
 from mmengine.config import DictAction  # noqa: E402
 
 from act_mmdet3d.visualization import (MODES, render,  # noqa: E402

@@ -10,7 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmdet3d.registry import HOOKS
-from .exact_resume import preserved_rng_states
+from .rng_state_hook import preserved_rng_states
 
 
 def bn_modules(model: nn.Module) -> List[nn.modules.batchnorm._BatchNorm]:

@@ -34,7 +34,7 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+train_cfg = dict(type='ExactResumeEpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

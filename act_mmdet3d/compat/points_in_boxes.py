@@ -10,7 +10,7 @@ the box frame satisfy ``|local_x| < x_size / 2``, ``|local_y| < y_size / 2``
 import torch
 from torch import Tensor
 
-from ._common import check_float_finite, check_tensor
+from ..ops._common import check_float_finite, check_tensor
 
 # Memory budget of one (B, M', T) block of the all-pairs test.
 _CHUNK_BYTES = 32 * 2**20

@@ -1,4 +1,4 @@
-"""CPU implementations of mmcv 2.1's CUDA-only point / box ops, dispatched
+"""mmcv 2.1's CUDA-only point / box ops on CPU tensors, dispatched
 by device, so that mmdet3d's point-based detectors (VoteNet, GroupFree3D,
 ...) and their heads run on CPU tensors unchanged.
 
@@ -10,31 +10,33 @@ cpu not found" (or allocate ``torch.cuda`` tensors). Each function below has
 mmcv's signature, argument conventions and output dtypes; it calls mmcv's
 own kernel for tensors on a device mmcv has kernels for (CUDA with a CUDA
 build of mmcv, or any other accelerator) and the project's torch / numba
-implementation otherwise:
+implementation otherwise (ball query and points-in-boxes, which only this
+shim needs, live beside it in :mod:`.ball_query` / :mod:`.points_in_boxes`):
 
 =============================  =========================================
 mmcv op                        CPU path (act_mmdet3d.ops)
 =============================  =========================================
-furthest_point_sample          :func:`~.fps.furthest_point_sample`
+furthest_point_sample          :func:`act_mmdet3d.ops.furthest_point_sample`
 furthest_point_sample_with_    :func:`fps_with_dist_torch` (this module)
 dist
-ball_query                     :func:`~.ball_query.ball_query` (batched)
-                               :func:`~.ball_query.stack_ball_query`
-grouping_operation             :func:`group_points` (this module)
-gather_points                  :func:`~.gather_points.gather`
-three_nn / three_interpolate   :mod:`~.interpolate`
-knn                            :func:`~.knn_search.knn`
-points_in_boxes_all / _part    :mod:`~.points_in_boxes`
-boxes_overlap_bev, boxes_iou3d :mod:`~.box_iou` (exact polygon clipping)
-nms3d, nms3d_normal            :mod:`~.box_iou`
+ball_query                     :func:`.ball_query.ball_query` (batched)
+                               :func:`.ball_query.stack_ball_query`
+grouping_operation             :func:`act_mmdet3d.ops.gather`
+gather_points                  :func:`act_mmdet3d.ops.gather`
+three_nn / three_interpolate   :func:`act_mmdet3d.ops.three_nn` / ...
+knn                            :func:`act_mmdet3d.ops.knn`
+points_in_boxes_all / _part    :mod:`.points_in_boxes`
+boxes_overlap_bev, boxes_iou3d :mod:`act_mmdet3d.ops.box_iou` (exact
+                               polygon clipping)
+nms3d, nms3d_normal            :mod:`act_mmdet3d.ops.box_iou`
 =============================  =========================================
 
 (``box_iou_rotated``, ``nms`` and ``nms_rotated``, which mmdet3d's
 ``IndoorMetric`` and box structures use, have CPU kernels in mmcv already.)
 
 How the dispatch is installed -- nothing on disk is edited:
-:func:`install` (called when :mod:`act_mmdet3d.ops`, hence
-``act_mmdet3d``, is imported) rebinds each name
+:func:`install` (called by :func:`act_mmdet3d.compat.apply_all`, never
+by importing ``act_mmdet3d``) rebinds each name
 
 1. in ``mmcv.ops`` and in the mmcv module that defines it (so every later
    ``from mmcv.ops import X`` and every mmcv-internal call through module
@@ -59,15 +61,16 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import box_iou as _box_iou
+from ..ops import box_iou as _box_iou
+from ..ops import furthest_point_sample as _fps
+from ..ops import gather as _gather
+from ..ops import knn as _knn
+from ..ops import three_interpolate as _three_interpolate
+from ..ops import three_nn as _three_nn
+from ..ops._common import mmcv_cuda_ops
 from . import points_in_boxes as _pib
-from ._common import mmcv_cuda_ops
 from .ball_query import ball_query as _ball_query
 from .ball_query import stack_ball_query
-from .fps import furthest_point_sample as _fps
-from .interpolate import three_interpolate as _three_interpolate
-from .interpolate import three_nn as _three_nn
-from .knn import knn as _knn
 
 # ----------------------------------------------------------------- dispatch
 
@@ -125,10 +128,8 @@ def group_points(features: Tensor, indices: Tensor) -> Tensor:
     Differentiable w.r.t. ``features`` (features (B, C, N), indices
     (B, M, K) integer) -> (B, C, M, K).
     """
-    b, c, _ = features.shape
-    _, m, k = indices.shape
-    flat = indices.reshape(b, 1, m * k).long().expand(b, c, m * k)
-    return features.gather(2, flat).view(b, c, m, k)
+    return _gather(features.transpose(1, 2), indices).permute(0, 3, 1,
+                                                              2).contiguous()
 
 
 def furthest_point_sample(points_xyz: Tensor, num_points: int) -> Tensor:
@@ -211,9 +212,8 @@ def gather_points(features: Tensor, indices: Tensor) -> Tensor:
         raise ValueError('gather_points expects features (B, C, N) and '
                          f'indices (B, M), got {tuple(features.shape)} and '
                          f'{tuple(indices.shape)}')
-    b, c, _ = features.shape
-    flat = indices.long().unsqueeze(1).expand(b, c, indices.size(1))
-    return features.gather(2, flat)
+    return _gather(features.transpose(1, 2), indices).transpose(1,
+                                                                2).contiguous()
 
 
 def three_nn(target: Tensor, source: Tensor) -> Tuple[Tensor, Tensor]:

@@ -8,8 +8,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from ._common import (check_count, check_point_pair, check_points,
-                      sq_dist_xyz)
+from ..ops._common import (check_count, check_point_pair, check_points,
+                           sq_dist_xyz)
 
 # Memory budget of one (B', M', N) block of distances and its temporaries.
 _CHUNK_BYTES = 32 * 2**20

@@ -1,0 +1,3 @@
+from .loops import ExactResumeEpochBasedTrainLoop
+
+__all__ = ['ExactResumeEpochBasedTrainLoop']
