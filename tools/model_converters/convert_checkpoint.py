@@ -44,10 +44,7 @@ import torch
 from act_mmdet3d.converters import (PARTS, SOURCES, CheckpointConversionError,
                                     convert_checkpoint)
 
-try:  # the fixes to other libraries (act_mmdet3d.compat, issue 23)
-    from act_mmdet3d.compat import apply_all as apply_compat
-except ImportError:  # a tree without the compat package
-    apply_compat = None
+from act_mmdet3d.compat import apply_all as apply_compat
 
 
 def parse_args(argv=None):
@@ -104,8 +101,7 @@ def save_atomic(obj, dst: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if apply_compat is not None:
-        apply_compat()
+    apply_compat()
     if not osp.isfile(args.src):
         print(f'error: source checkpoint not found: {args.src}',
               file=sys.stderr)
