@@ -11,7 +11,7 @@ from torch import Tensor
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from act_mmdet3d.ops import chamfer_distance_l1
-from ..classifiers.point_classifier import stack_points
+from ..data_preprocessors import build_data_preprocessor, stack_points
 from ..layers.dgcnn import TokenDGCNN
 from ..layers.folding_decoder import FoldingDecoder
 from ..layers.point_tokenizer import MiniPointNet, PointGrouper, PointGroups
@@ -88,7 +88,7 @@ class ACTTeacherAutoencoder(BaseModel):
             reference's validation).
         test_temperature (float): Gumbel temperature of ``predict`` (1.0).
         data_preprocessor (dict, optional): defaults to
-            ``Det3DDataPreprocessor``.
+            ``PointDataPreprocessor``.
     """
 
     def __init__(self,
@@ -115,12 +115,9 @@ class ACTTeacherAutoencoder(BaseModel):
                  test_temperature: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='Det3DDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.num_groups = num_groups
         self.group_size = group_size
         self.num_tokens = num_tokens
