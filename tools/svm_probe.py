@@ -48,7 +48,8 @@ from terminaltables import AsciiTable  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from act_mmdet3d.engine.checkpoint import load_prefixed_state_dict  # noqa: E402,E501
+from act_mmdet3d.engine.checkpoint import (  # noqa: E402
+    load_prefixed_state_dict)
 from act_mmdet3d.models.data_preprocessors import (  # noqa: E402
     build_data_preprocessor, stack_points)
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402

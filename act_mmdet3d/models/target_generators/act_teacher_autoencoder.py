@@ -217,8 +217,9 @@ class ACTTeacherAutoencoder(BaseModel):
         """``layer`` -> (name, block index or None); raises ValueError."""
         if isinstance(layer, str) and layer.startswith('block.'):
             if self.transformer is None:
-                raise ValueError(f'target layer {layer!r}: this teacher '
-                                 "(transformer_type='none') has no transformer")
+                raise ValueError(
+                    f'target layer {layer!r}: this teacher '
+                    "(transformer_type='none') has no transformer")
             try:
                 block = int(layer[len('block.'):])
             except ValueError:
@@ -231,8 +232,8 @@ class ACTTeacherAutoencoder(BaseModel):
                              "'block.<i>'")
         if layer == 'transformer' and self.transformer is None:
             raise ValueError("target layer 'transformer': this teacher "
-                             "(transformer_type='none') has no transformer; use "
-                             "'codebook' or 'output'")
+                             "(transformer_type='none') has no transformer; "
+                             "use 'codebook' or 'output'")
         return layer, None
 
     def target_channels(self, layer: str = 'output') -> int:
