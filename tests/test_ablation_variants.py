@@ -82,7 +82,7 @@ def test_no_transformer_teacher_is_the_point_bert_dvae():
 
 @pytest.mark.parametrize('kwargs', [
     dict(tuning='deep'), dict(tuning='shallow'), dict(tuning='frozen'),
-    dict(tuning='full'), dict(teacher_type='none'),
+    dict(tuning='full'), dict(transformer_type='none'),
     dict(vit_name='deit_tiny_patch16_224'),
 ])
 def test_every_variant_trains_a_step(kwargs):
@@ -120,17 +120,20 @@ def test_every_variant_trains_a_step(kwargs):
 def test_bad_variant_options_are_named():
     with pytest.raises(ValueError, match='tuning'):
         MODELS.build(_tiny(tuning='deeep'))
-    with pytest.raises(ValueError, match='teacher_type'):
-        MODELS.build(_tiny(teacher_type='cnn'))
+    with pytest.raises(ValueError, match='transformer_type'):
+        MODELS.build(_tiny(transformer_type='cnn'))
     with pytest.raises(ValueError, match='lm_path'):
-        MODELS.build(_tiny(teacher_type='lm'))
+        MODELS.build(_tiny(transformer_type='lm'))
+    # the old key still builds, with a warning naming the new one
+    with pytest.warns(DeprecationWarning, match='use transformer_type'):
+        assert MODELS.build(_tiny(teacher_type='none')).transformer is None
 
 
 # ------------------------------------------------------- language model
 def test_language_model_teacher_matches_the_transformers_blocks(tmp_path):
     bert = _tiny_bert(tmp_path / 'bert')
     torch.manual_seed(1)
-    model = MODELS.build(_tiny(teacher_type='lm', lm_path=str(tmp_path /
+    model = MODELS.build(_tiny(transformer_type='lm', lm_path=str(tmp_path /
                                                               'bert'),
                                tuning='frozen'))
     model.eval()
@@ -158,7 +161,7 @@ def test_language_model_teacher_matches_the_transformers_blocks(tmp_path):
 
 def test_language_model_one_layer_equals_its_encoder(tmp_path):
     bert = _tiny_bert(tmp_path / 'bert1', layers=1)
-    model = MODELS.build(_tiny(teacher_type='lm', lm_path=str(
+    model = MODELS.build(_tiny(transformer_type='lm', lm_path=str(
         tmp_path / 'bert1'), tuning='frozen')).eval()
     t = model.transformer
     tokens, centers = torch.randn(3, 16, 32), torch.rand(3, 16, 3)
@@ -170,7 +173,7 @@ def test_language_model_one_layer_equals_its_encoder(tmp_path):
 
 def test_language_model_teacher_prompted_and_trained(tmp_path):
     _tiny_bert(tmp_path / 'bert')
-    model = MODELS.build(_tiny(teacher_type='lm', lm_path=str(tmp_path /
+    model = MODELS.build(_tiny(transformer_type='lm', lm_path=str(tmp_path /
                                                               'bert')))
     t = model.transformer
     # deep prompts exactly as the ViT's: 4 input prompts + 1 fresh set
@@ -187,13 +190,13 @@ def test_language_model_teacher_prompted_and_trained(tmp_path):
 
 def test_language_model_folder_errors_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match='nowhere.*lm_path'):
-        MODELS.build(_tiny(teacher_type='lm',
+        MODELS.build(_tiny(transformer_type='lm',
                            lm_path=str(tmp_path / 'nowhere')))
     bad = tmp_path / 'broken'
     bad.mkdir()
     (bad / 'config.json').write_text('{"model_type": "bert", "hidden_')
     with pytest.raises(ValueError, match='broken'):
-        MODELS.build(_tiny(teacher_type='lm', lm_path=str(bad)))
+        MODELS.build(_tiny(transformer_type='lm', lm_path=str(bad)))
 
 
 # ------------------------------------------------------- target layers
@@ -242,7 +245,7 @@ def test_bad_target_layers_are_named():
         model.extract_targets(groups, layer='block.12')
     with pytest.raises(ValueError, match='block.<int>'):
         model.target_channels('block.last')
-    none = MODELS.build(_tiny(teacher_type='none')).eval()
+    none = MODELS.build(_tiny(transformer_type='none')).eval()
     assert none.target_channels('codebook') == 32
     with pytest.raises(ValueError, match='no transformer'):
         none.extract_targets(groups, layer='transformer')

@@ -26,7 +26,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import act_mmdet3d  # noqa: F401
-from act_mmdet3d.engine.checkpoint import state_dict_mismatch
+from act_mmdet3d.engine.checkpoint import check_state_dict
 from act_mmdet3d.converters import (LAYOUTS, CheckpointConversionError,
                                     check_against_target, convert_checkpoint,
                                     convert_state_dict, detect_layout,
@@ -613,7 +613,7 @@ def test_act_pretrain_maps_every_parameter_and_loads_strictly():
         neck=dict(type='ACTDecoder', embed_dims=C, depth=2, num_heads=HEADS),
         head=dict(type='ACTDistillHead', in_channels=C, out_channels=32),
         target_generator=teacher_cfg()))
-    assert state_dict_mismatch(model, out) == ''
+    check_state_dict(model, out, 'converted')
     model.load_state_dict(out, strict=True)
     # only the student: what the fine-tuning configs read
     student, report = convert(sd, 'act_pretrain', parts=['backbone'])
@@ -627,7 +627,7 @@ def test_act_dvae_maps_every_parameter_and_loads_strictly():
     out, report = convert(sd, 'act_dvae')
     assert len(report.mapped) == len(sd) and report.dropped == []
     teacher = MODELS.build(teacher_cfg())
-    assert state_dict_mismatch(teacher, out) == ''
+    check_state_dict(teacher, out, 'converted')
     teacher.load_state_dict(out, strict=True)
     assert 'teacher' in report.target[''] or 'Teacher' in report.target['']
     # the teacher inside a Stage II file, the rest reported as dropped
@@ -647,7 +647,7 @@ def test_act_finetune_maps_every_parameter_and_loads_strictly(hidden):
     assert report.layout == 'act_finetune'
     assert len(report.mapped) == len(sd) and report.dropped == []
     model = MODELS.build(classifier_cfg(hidden=hidden))
-    assert state_dict_mismatch(model, out) == ''
+    check_state_dict(model, out, 'converted')
     model.load_state_dict(out, strict=True)
 
 
@@ -669,7 +669,7 @@ def test_partseg_maps_every_parameter(suffix):
     cfg.backbone.update(embed_dims=C, num_groups=G, group_size=K)
     cfg.decode_head.update(in_channels=3 * C, fp_channels=(4 * C, 1024))
     model = MODELS.build(cfg)
-    assert state_dict_mismatch(model, out) == ''
+    check_state_dict(model, out, 'converted')
     model.load_state_dict(out, strict=True)
     # both spellings at once: two sources for one key
     both = OrderedDict(sd)
@@ -704,7 +704,7 @@ def test_point_bert_maps_query_encoder():
              'transformer_q.cls_head'))}
     assert len(mapped) + len(report.dropped) == len(sd)
     backbone = MODELS.build(backbone_cfg(encoder_dims=32))
-    assert state_dict_mismatch(backbone, strip(out, 'backbone.')) == ''
+    check_state_dict(backbone, strip(out, 'backbone.'), 'converted')
     # fine-tuned Point-BERT: backbone only, the BN-less head reported
     sd = Official().point_bert_finetune()
     out, report = convert(sd, 'point_bert_finetune')

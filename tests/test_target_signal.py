@@ -205,7 +205,7 @@ def test_targets_without_gumbel_noise_are_the_argmax_codes():
     teacher = MODELS.build(dict(
         type='ACTTeacherAutoencoder', num_groups=8, group_size=8,
         encoder_dims=32, num_tokens=16, tokens_dims=32, decoder_dims=24,
-        teacher_type='none')).eval()
+        transformer_type='none')).eval()
     groups = teacher.grouper(torch.rand(2, 128, 3))
     with torch.no_grad():
         logits = teacher.encode_logits(groups)

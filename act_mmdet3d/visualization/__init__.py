@@ -12,7 +12,7 @@
 
 All figures are matplotlib ``Figure`` objects on an Agg canvas: no display.
 """
-from .api import build_model, load_weights, render, render_curves
+from .api import build_model, render, render_curves
 from .canvas import DEFAULT_VIEWS, new_figure, save_figure
 from .clouds import (draw_groups, draw_mask, draw_partseg,
                      draw_reconstruction, shape_miou)
@@ -26,7 +26,7 @@ __all__ = [
     'ACTVisualizationHook', 'BOX_EDGES', 'CURVE_KEYS', 'DEFAULT_VIEWS',
     'MODES', 'SAMPLE_MODES', 'build_model', 'draw_curves', 'draw_detection',
     'draw_groups', 'draw_mask', 'draw_partseg', 'draw_reconstruction',
-    'draw_sample', 'draw_tsne', 'embed_tsne', 'find_scalars', 'load_weights',
+    'draw_sample', 'draw_tsne', 'embed_tsne', 'find_scalars',
     'new_figure', 'read_scalars', 'render', 'render_curves', 'save_figure',
     'shape_miou'
 ]

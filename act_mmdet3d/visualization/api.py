@@ -29,10 +29,9 @@ import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import MMLogger, print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from ..engine.checkpoint import state_dict_mismatch
+from ..engine.checkpoint import load_prefixed_state_dict
 from .canvas import save_figure
 from .curves import draw_curves, label_runs, read_scalars
 from .model_pictures import (MODES, SAMPLE_MODES, check_mode,
@@ -92,39 +91,6 @@ def module_config(mode: str, cfg: Config) -> Tuple[dict, Optional[str]]:
     return sub, prefix
 
 
-def load_weights(module: nn.Module, checkpoint: str,
-                 prefix: Optional[str] = None) -> None:
-    """Load ``checkpoint`` (keys under ``prefix``, stripped) strictly.
-
-    Raises:
-        FileNotFoundError: no such file.
-        KeyError / RuntimeError: no key under ``prefix``, or keys or
-            shapes that differ from the module built from the config.
-    """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{checkpoint}: not a checkpoint (no state dict)')
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    if prefix:
-        sub = {k[len(prefix):]: v for k, v in state.items()
-               if k.startswith(prefix)}
-        if not sub:
-            found = sorted({k.split('.')[0] for k in state})
-            raise KeyError(f'{checkpoint}: no "{prefix}*" keys (top-level '
-                           f'names: {found[:8]})')
-        state = sub
-    mismatch = state_dict_mismatch(module, state)
-    if mismatch:
-        raise RuntimeError(f'{checkpoint} does not match the '
-                           f'{type(module).__name__} of the config: '
-                           f'{mismatch}')
-    module.load_state_dict(state, strict=True)
-
-
 def build_model(mode: str, cfg: Config, checkpoint: Optional[str] = None,
                 seed: int = 0, device: Union[str, torch.device] = 'cpu'
                 ) -> nn.Module:
@@ -150,7 +116,7 @@ def build_model(mode: str, cfg: Config, checkpoint: Optional[str] = None,
             finally:
                 logger.setLevel(level)
     if checkpoint is not None:
-        load_weights(module, checkpoint, prefix)
+        load_prefixed_state_dict(module, checkpoint, prefix)
     return module.to(device).eval()
 
 

@@ -9,7 +9,7 @@ _base_ = ['../../configs/_base_/default_runtime.py']
 data_root = 'set-by-the-test'
 model = dict(
     type='ACTClassifier',
-    data_preprocessor=dict(type='Det3DDataPreprocessor'),
+    data_preprocessor=dict(type='PointDataPreprocessor'),
     backbone=dict(
         type='ACTPointTransformer',
         embed_dims=32,

@@ -32,7 +32,7 @@ import os.path as osp
 import sys
 import time
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -43,13 +43,15 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import CheckpointLoader  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 from terminaltables import AsciiTable  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from act_mmdet3d.engine.checkpoint import state_dict_mismatch  # noqa: E402
+from act_mmdet3d.engine.checkpoint import (  # noqa: E402
+    load_prefixed_state_dict)
+from act_mmdet3d.models.data_preprocessors import (  # noqa: E402
+    build_data_preprocessor, stack_points)
 from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
 
 PREFIX = 'backbone.'
@@ -116,43 +118,11 @@ def build_backbone(cfg: Config) -> torch.nn.Module:
     return MODELS.build(backbone_cfg)
 
 
-def backbone_state_dict(path: str) -> Tuple[Dict[str, Tensor], List[str]]:
-    """The ``backbone.*`` weights of a checkpoint, prefix removed.
-
-    Returns:
-        tuple: the state dict, and the other top-level modules found
-        (e.g. ``['head']`` for a classifier, ``['decoder', 'head',
-        'target_generator']`` for a Stage II pretrainer).
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{path}: not a checkpoint (expected a dict with '
-                         f'a "state_dict", got {type(ckpt).__name__})')
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    backbone = {k[len(PREFIX):]: v for k, v in state.items()
-                if k.startswith(PREFIX)}
-    if not backbone:
-        found = sorted({k.split('.')[0] for k in state})
-        raise KeyError(f'{path}: no "{PREFIX}*" keys (top-level names: '
-                       f'{found[:8]}); expected a Stage II pretrainer or a '
-                       'fine-tuned classifier checkpoint')
-    others = sorted({k.split('.')[0] for k in state} - {'backbone'})
-    return backbone, others
-
-
 def load_backbone(backbone: torch.nn.Module, path: str) -> dict:
-    """Load the checkpoint's backbone weights strictly; a short report."""
-    state, others = backbone_state_dict(path)
-    mismatch = state_dict_mismatch(backbone, state)
-    if mismatch:
-        raise ValueError(f"{path}: its backbone does not match the config's: "
-                         f'{mismatch}')
-    backbone.load_state_dict(state, strict=True)
-    return dict(num_tensors=len(state), other_modules=others)
+    """Load the checkpoint's ``backbone.*`` weights strictly (a Stage II
+    pretrainer or a fine-tuned classifier checkpoint); a short report."""
+    state = load_prefixed_state_dict(backbone, path, PREFIX)
+    return dict(num_tensors=len(state))
 
 
 # ---------------------------------------------------------------- features
@@ -188,7 +158,6 @@ def extract_features(backbone: torch.nn.Module,
                      preprocessor: torch.nn.Module, loader: DataLoader,
                      name: str) -> Tuple[np.ndarray, np.ndarray]:
     """Features (N, 2C) float32 and labels (N,) int64 of a whole loader."""
-    from act_mmdet3d.models.classifiers.point_classifier import stack_points
     print_log(f'svm probe: {name} features, {len(loader.dataset)} clouds',
               logger='current')
     feats, labels = [], []
@@ -305,9 +274,8 @@ def main(argv=None) -> dict:
         loaded = None
         init = f'random init (seed {args.seed})'
     backbone.to(device).eval()
-    preprocessor = MODELS.build(
-        cfg.model.get('data_preprocessor')
-        or dict(type='Det3DDataPreprocessor')).to(device)
+    preprocessor = build_data_preprocessor(
+        cfg.model.get('data_preprocessor')).to(device)
     print_log(f'svm probe: backbone {init}', logger='current')
 
     test_key = 'test_dataloader' if cfg.get('test_dataloader') \

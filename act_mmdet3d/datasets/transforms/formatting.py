@@ -17,8 +17,8 @@ class PackPointClsInputs(BaseTransform):
     Output: ``dict(inputs=dict(points=FloatTensor (N, C)),
     data_samples=Det3DDataSample)``; the data sample holds
     ``gt_label = LongTensor([label])`` when the results have ``gt_label``
-    and the ``meta_keys`` present in the results as metainfo. mmdet3d's
-    ``Det3DDataPreprocessor`` then gives the model a list of (N, C) clouds.
+    and the ``meta_keys`` present in the results as metainfo. The
+    ``PointDataPreprocessor`` then gives the model one (B, N, C) batch.
 
     Required Keys:
 

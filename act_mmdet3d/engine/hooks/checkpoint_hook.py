@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmdet3d.registry import HOOKS
-from ..checkpoint import state_dict_mismatch
+from ..checkpoint import check_state_dict
 
 TMP_SUFFIX = '.tmp'
 
@@ -243,8 +243,4 @@ class CheckpointMatchHook(Hook):
         if type(model).__name__.endswith('FullyShardedDataParallel'):
             return  # its state_dict() is a collective; strategy checks it
         model = model.module if is_model_wrapper(model) else model
-        mismatch = state_dict_mismatch(model, state)
-        if mismatch:
-            raise RuntimeError(
-                f'checkpoint {self.filename} does not match the model '
-                f'{type(model).__name__} of this config: {mismatch}')
+        check_state_dict(model, state, f'checkpoint {self.filename}')

@@ -1,3 +1,3 @@
-from .point_classifier import ACTClassifier
+from .act_classifier import ACTClassifier
 
 __all__ = ['ACTClassifier']

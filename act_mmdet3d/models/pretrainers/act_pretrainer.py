@@ -6,13 +6,12 @@ import os.path as osp
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
-from ...engine.checkpoint import state_dict_mismatch
-from ..classifiers.point_classifier import stack_points
+from ...engine.checkpoint import load_prefixed_state_dict
+from ..data_preprocessors import build_data_preprocessor, stack_points
 from ..layers.point_tokenizer import PointGroups
 
 TEACHER_MODES = ('reference', 'eval')
@@ -22,7 +21,8 @@ TEACHER_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16}
 def load_teacher_checkpoint(teacher: torch.nn.Module,
                             filename: str,
                             prefix: Optional[str] = None) -> None:
-    """Load a Stage I checkpoint into ``teacher``, strictly.
+    """Load a Stage I checkpoint into ``teacher``, strictly
+    (:func:`~act_mmdet3d.engine.checkpoint.load_prefixed_state_dict`).
 
     Args:
         teacher (nn.Module): the target generator.
@@ -32,7 +32,7 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
 
     Raises:
         FileNotFoundError: the file does not exist.
-        KeyError / RuntimeError: no key of the teacher, missing or
+        KeyError / RuntimeError: no key under ``prefix``, missing or
             unexpected keys, or shape mismatches; the message names the
             file.
     """
@@ -41,25 +41,13 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
             f'teacher checkpoint {filename!r} (target_generator.init_cfg.'
             'checkpoint) does not exist; train Stage I first, e.g. '
             'python tools/train.py configs/act/autoencoder_shapenet.py')
-    ckpt = _load_checkpoint(filename, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise KeyError(f'teacher checkpoint {filename!r} holds no state dict')
-    if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items()
-                 if k.startswith(prefix)}
-        if not state:
-            raise KeyError(f'teacher checkpoint {filename!r} has no key '
-                           f'starting with prefix {prefix!r}')
-    mismatch = state_dict_mismatch(teacher, state)
-    if mismatch:
+    try:
+        state = load_prefixed_state_dict(teacher, filename, prefix)
+    except RuntimeError as err:
         raise RuntimeError(
-            f'teacher checkpoint {filename!r} does not match the '
-            f'target_generator ({type(teacher).__name__}): {mismatch}. Is it the '
-            'Stage I checkpoint of this teacher config (same widths, ViT, '
-            'prompts)? A Stage II checkpoint needs '
-            "prefix='target_generator.'.")
-    teacher.load_state_dict(state, strict=True)
+            f'teacher checkpoint: {err}. Is it the Stage I checkpoint of '
+            'this teacher config (same widths, ViT, prompts)? A Stage II '
+            "checkpoint needs prefix='target_generator.'.") from None
     print_log(f'loaded the teacher from {filename} ({len(state)} tensors, '
               'strict)', logger='current')
 
@@ -143,9 +131,8 @@ class ACTPretrainer(BaseModel):
             float32, with any outer autocast disabled; ``'bfloat16'`` runs
             it under bfloat16 autocast on the points' device. Targets are
             returned as float32 either way.
-        data_preprocessor (dict, optional): defaults to mmdet3d's
-            ``Det3DDataPreprocessor``; its ``points`` list is stacked to
-            (B, N, 3+).
+        data_preprocessor (dict, optional): defaults to
+            ``PointDataPreprocessor`` (points stacked to (B, N, 3+)).
         init_cfg (dict, optional): initialisation config of the whole model.
     """
 
@@ -165,13 +152,9 @@ class ACTPretrainer(BaseModel):
         if teacher_dtype not in TEACHER_DTYPES:
             raise ValueError('teacher_dtype must be one of '
                              f'{tuple(TEACHER_DTYPES)}, got {teacher_dtype!r}')
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='Det3DDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # built from mmdet3d's registry whatever the default scope is
-            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.target_kwargs = dict(target_kwargs or {})

@@ -9,7 +9,7 @@ from mmdet3d.models.segmentors import EncoderDecoder3D
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import PointData
 from mmdet3d.structures.det3d_data_sample import SampleList
-from ..classifiers.point_classifier import stack_points
+from ..data_preprocessors import build_data_preprocessor, stack_points
 
 
 @MODELS.register_module()
@@ -46,16 +46,12 @@ class ACTSegmentor(EncoderDecoder3D):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None,
                  **kwargs):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='Det3DDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             backbone=backbone,
             decode_head=decode_head,
             train_cfg=train_cfg,
             test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
-            data_preprocessor=data_preprocessor,
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
             init_cfg=init_cfg,
             **kwargs)
         self.category_parts = None

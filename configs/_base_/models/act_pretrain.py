@@ -5,7 +5,7 @@
 # (after its second DGCNN) of the same groups.
 model = dict(
     type='ACTPretrainer',
-    data_preprocessor=dict(type='Det3DDataPreprocessor'),
+    data_preprocessor=dict(type='PointDataPreprocessor'),
     backbone=dict(
         type='ACTPointTransformer',
         embed_dims=384,

@@ -2,7 +2,7 @@
 # + [cls; max-pool] -> 256 -> 256 -> classes head.
 model = dict(
     type='ACTClassifier',
-    data_preprocessor=dict(type='Det3DDataPreprocessor'),
+    data_preprocessor=dict(type='PointDataPreprocessor'),
     backbone=dict(
         type='ACTPointTransformer',
         embed_dims=384,

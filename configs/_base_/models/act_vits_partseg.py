@@ -7,7 +7,7 @@
 # -> 50 parts. A shape's prediction is restricted to its category's parts.
 model = dict(
     type='ACTSegmentor',
-    data_preprocessor=dict(type='Det3DDataPreprocessor'),
+    data_preprocessor=dict(type='PointDataPreprocessor'),
     backbone=dict(
         type='ACTPointTransformer',
         embed_dims=384,

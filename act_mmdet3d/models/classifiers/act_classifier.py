@@ -1,5 +1,5 @@
 """Point-cloud classifier: ACT backbone + classification head."""
-from typing import List, Optional, Union
+from typing import List, Optional
 
 import torch
 from mmengine.model import BaseModel
@@ -7,25 +7,7 @@ from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
-
-
-def stack_points(inputs: Union[dict, Tensor]) -> Tensor:
-    """Batch the ``points`` of a data-preprocessor output as (B, N, C).
-
-    mmdet3d's ``Det3DDataPreprocessor`` keeps points as a list of (N, C)
-    tensors; classification clouds all have the same N and stack.
-    """
-    points = inputs['points'] if isinstance(inputs, dict) else inputs
-    if isinstance(points, (list, tuple)):
-        sizes = {p.shape for p in points}
-        if len(sizes) != 1:
-            raise ValueError('all clouds of a batch must have the same shape '
-                             f'to be stacked, got {sorted(sizes)}')
-        points = torch.stack(list(points))
-    if points.dim() != 3:
-        raise ValueError('points must be (B, N, C), got '
-                         f'{tuple(points.shape)}')
-    return points
+from ..data_preprocessors import build_data_preprocessor, stack_points
 
 
 @MODELS.register_module()
@@ -51,8 +33,8 @@ class ACTClassifier(BaseModel):
         vote_translate (float): range of the per-axis vote translations.
         vote_seed (int): seed of the vote's own random generator, so that
             a vote is deterministic and does not disturb the global RNG.
-        data_preprocessor (dict, optional): defaults to mmdet3d's
-            ``Det3DDataPreprocessor``.
+        data_preprocessor (dict, optional): defaults to
+            ``PointDataPreprocessor``.
     """
 
     def __init__(self,
@@ -65,13 +47,9 @@ class ACTClassifier(BaseModel):
                  vote_seed=0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='Det3DDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # built from mmdet3d's registry whatever the default scope is
-            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = MODELS.build(head)
         for key, votes in (('num_votes', num_votes),
