@@ -29,7 +29,7 @@ from mmdet3d.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
-import multi_seed  # noqa: E402
+from analysis_tools import multi_seed  # noqa: E402
 import train  # noqa: E402
 
 # tools/test.py (not the standard library's ``test`` package)

@@ -18,7 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 def _load_tool(name):
     spec = importlib.util.spec_from_file_location(
-        f'act_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+        f'act_tools_{name}',
+        osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

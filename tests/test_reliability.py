@@ -240,9 +240,9 @@ def seeds(stage2):
     reference run of the resume tests)."""
     work = stage2['root'] / 'seeds'
     proc = subprocess.run(
-        [PYTHON, 'tools/multi_seed.py', stage2['config'], '--seeds', '0',
-         '1', '--work-dir', str(work)], cwd=ROOT, env=_env(stage2),
-        capture_output=True, text=True, timeout=600)
+        [PYTHON, 'tools/analysis_tools/multi_seed.py', stage2['config'],
+         '--seeds', '0', '1', '--work-dir', str(work)], cwd=ROOT,
+        env=_env(stage2), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return dict(work=work, out=proc.stdout, seed0=work / 'seed0',
                 seed1=work / 'seed1')

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
 AE = osp.join(ROOT, 'configs/demo/autoencoder_shapenet_demo.py')
 PRETRAIN = osp.join(ROOT, 'configs/demo/pretrain_shapenet_demo.py')
@@ -578,7 +578,8 @@ def test_scalars_go_to_local_and_tensorboard_backends(train_run):
 def test_curves_read_a_training_run(train_run, tmp_path):
     import visualize
 
-    from act_mmdet3d.visualization import draw_curves, read_scalars
+    from act_mmdet3d.utils import read_scalars
+    from act_mmdet3d.visualization import draw_curves
     work_dir, _ = train_run
     records = read_scalars(str(work_dir))
     assert {'loss', 'lr', 'acc'} <= set(records[0])

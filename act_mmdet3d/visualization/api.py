@@ -1,5 +1,5 @@
-"""Pictures from a config and a checkpoint (what ``tools/visualize.py`` and
-``tools/demo_pipeline.py`` call).
+"""Pictures from a config and a checkpoint (what
+``tools/analysis_tools/visualize.py`` and ``tools/demo_pipeline.py`` call).
 
 Only the part of the model a mode needs is built and loaded, strictly:
 
@@ -33,8 +33,9 @@ from mmengine.runner import CheckpointLoader
 from torch import nn
 
 from ..engine.checkpoint import state_dict_mismatch
+from ..utils.scalars import read_scalars
 from .canvas import save_figure
-from .curves import draw_curves, label_runs, read_scalars
+from .curves import draw_curves, label_runs
 from .model_pictures import (MODES, SAMPLE_MODES, check_mode,
                              dataset_features, draw_sample, seeded)
 from .tsne import draw_tsne, embed_tsne
@@ -221,7 +222,8 @@ def render(mode: str,
     check_mode(mode, MODES)
     if mode == 'curves':
         raise ValueError('mode "curves" reads work dirs: use render_curves '
-                         '(tools/visualize.py curves WORK_DIR ...)')
+                         '(tools/analysis_tools/visualize.py curves '
+                         'WORK_DIR ...)')
     cfg = load_config(config, cfg_options)
     model = build_model(mode, cfg, checkpoint, seed, device)
     dataset, split = build_dataset(cfg, split)

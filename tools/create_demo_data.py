@@ -1,0 +1,6 @@
+"""Old path of a moved tool: says where it is now and exits 2."""
+import sys
+
+sys.stderr.write('tools/create_demo_data.py moved to '
+                 'tools/dataset_converters/create_demo_data.py\n')
+sys.exit(2)

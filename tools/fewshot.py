@@ -1,0 +1,6 @@
+"""Old path of a moved tool: says where it is now and exits 2."""
+import sys
+
+sys.stderr.write('tools/fewshot.py moved to '
+                 'tools/analysis_tools/fewshot.py\n')
+sys.exit(2)
