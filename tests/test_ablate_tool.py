@@ -1,7 +1,7 @@
-"""tools/ablate.py: the grid resolves to the right stage configs, runs
-Stage I -> Stage II -> SVM probe + fine-tune end to end on the demo data,
-writes the table and resumes an interrupted grid without rerunning
-finished cells."""
+"""tools/analysis_tools/ablate.py: the grid resolves to the right stage
+configs, runs Stage I -> Stage II -> SVM probe + fine-tune end to end on the
+demo data, writes the table and resumes an interrupted grid without
+rerunning finished cells."""
 import csv
 import json
 import os

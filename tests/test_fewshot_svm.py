@@ -1,4 +1,4 @@
-"""tools/fewshot.py (N-way K-shot folds -> mean +- std) and tools/
+"""tools/analysis_tools/fewshot.py (N-way K-shot folds -> mean +- std) and
 svm_probe.py (frozen features -> LinearSVC) on tiny data in the official
 formats; the few-shot configs."""
 import glob

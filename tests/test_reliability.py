@@ -1,5 +1,6 @@
 """Scale and reliability: exact resume after SIGKILL, atomic checkpoints,
-determinism and tools/multi_seed.py, gradient accumulation, FSDP.
+determinism and tools/analysis_tools/multi_seed.py, gradient accumulation,
+FSDP.
 
 The Stage II runs use configs/demo/pretrain_shapenet_demo.py shrunk to a
 tiny student and a tiny Stage I teacher written here (12 demo clouds,
@@ -236,8 +237,8 @@ def stage2(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def seeds(stage2):
-    """tools/multi_seed.py with seeds 0 and 1 (seed 0 is the uninterrupted
-    reference run of the resume tests)."""
+    """tools/analysis_tools/multi_seed.py with seeds 0 and 1 (seed 0 is the
+    uninterrupted reference run of the resume tests)."""
     work = stage2['root'] / 'seeds'
     proc = subprocess.run(
         [PYTHON, 'tools/analysis_tools/multi_seed.py', stage2['config'],

@@ -1,7 +1,8 @@
-"""tools/visualize.py and act_mmdet3d.visualization: every mode writes a PNG
-of the requested size that decodes and is not blank, different inputs give
-different pictures, curves read a real training run's scalars.json, the
-hook draws at the right epochs, bad input fails with a clear message.
+"""tools/analysis_tools/visualize.py and act_mmdet3d.visualization: every
+mode writes a PNG of the requested size that decodes and is not blank,
+different inputs give different pictures, curves read a real training run's
+scalars.json, the hook draws at the right epochs, bad input fails with a
+clear message.
 
 Tiny models (2-3 blocks, 32 wide) on the demo data; no display needed."""
 import glob
