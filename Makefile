@@ -10,7 +10,7 @@ setup:
 # the procedural clouds (tests, fallback) and the real shapes: Debian's
 # sweethome3d-furniture converted to the ShapeNet-55 / ModelNet40 layouts
 demo-data: setup
-	$(PY) tools/create_demo_data.py --out data/demo
+	$(PY) tools/dataset_converters/create_demo_data.py --out data/demo
 	@if [ -f data/real/summary.json ]; then echo "real shapes: data/real (converted before)"; \
 	elif bash tools/dataset_converters/fetch_sweethome3d.sh data/sweethome3d; then \
 		$(PY) tools/dataset_converters/sweethome3d.py data/sweethome3d/usr/share/sweethome3d/furniture --out data/real; \

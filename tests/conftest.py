@@ -31,8 +31,8 @@ def _demo_data():
     them if missing (seconds; a no-op when complete)."""
     import subprocess
     proc = subprocess.run(
-        [sys.executable, 'tools/create_demo_data.py', '--only',
-         'shapenet55,modelnet40,scanobjectnn,shapenetpart'],
+        [sys.executable, 'tools/dataset_converters/create_demo_data.py',
+         '--only', 'shapenet55,modelnet40,scanobjectnn,shapenetpart'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     yield

@@ -1,7 +1,7 @@
-"""tools/ablate.py: the grid resolves to the right stage configs, runs
-Stage I -> Stage II -> SVM probe + fine-tune end to end on the demo data,
-writes the table and resumes an interrupted grid without rerunning
-finished cells."""
+"""tools/analysis_tools/ablate.py: the grid resolves to the right stage
+configs, runs Stage I -> Stage II -> SVM probe + fine-tune end to end on the
+demo data, writes the table and resumes an interrupted grid without
+rerunning finished cells."""
 import csv
 import json
 import os
@@ -18,7 +18,7 @@ import act_mmdet3d  # noqa: F401
 from mmdet3d.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 import ablate  # noqa: E402
 
 DEMO_STUDY = osp.join(ROOT, 'configs', 'ablation', 'demo.py')
@@ -170,7 +170,8 @@ common = {{
 
 
 def _ablate_cmd(study, work_dir):
-    return [sys.executable, osp.join(ROOT, 'tools', 'ablate.py'), study,
+    return [sys.executable,
+            osp.join(ROOT, 'tools', 'analysis_tools', 'ablate.py'), study,
             '--work-dir', str(work_dir)]
 
 

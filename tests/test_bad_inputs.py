@@ -3,7 +3,7 @@
 Every case writes a small real-format input with one defect into its own
 folder, runs the real code path on it (a dataset built from its config and
 read through its pipeline, ``tools/train.py``, ``tools/test.py``,
-``tools/multi_seed.py``) and asserts
+``tools/analysis_tools/multi_seed.py``) and asserts
 
 * a clear error of the expected type whose message names the offending
   file (or config key, or folder), and
@@ -29,7 +29,7 @@ from mmdet3d.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
-import multi_seed  # noqa: E402
+from analysis_tools import multi_seed  # noqa: E402
 import train  # noqa: E402
 
 # tools/test.py (not the standard library's ``test`` package)

@@ -1,4 +1,5 @@
-"""tools/create_demo_data.py: official formats, determinism, learnability.
+"""tools/dataset_converters/create_demo_data.py: official formats,
+determinism, learnability.
 
 The files are read the way the reference loaders read the official ones
 (numpy.load, np.loadtxt, h5py, pickle, json).
@@ -34,7 +35,7 @@ OFFICIAL_PART_IDS = {
 def _load_tool():
     spec = importlib.util.spec_from_file_location(
         '_create_demo_data_under_test',
-        osp.join(ROOT, 'tools', 'create_demo_data.py'))
+        osp.join(ROOT, 'tools', 'dataset_converters', 'create_demo_data.py'))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # picklable tasks for --workers > 1
     spec.loader.exec_module(module)
@@ -428,8 +429,9 @@ def test_deterministic_across_runs_workers_and_subsets(demo, tmp_path):
     # not depend on the counts, the pickle not on the worker processes
     fewer = tmp_path / 'fewer'
     proc = subprocess.run(
-        [sys.executable, 'tools/create_demo_data.py', '--out', str(fewer),
-         '--only', 'modelnet40', '--scale', '0.05', '--workers', '2'],
+        [sys.executable, 'tools/dataset_converters/create_demo_data.py',
+         '--out', str(fewer), '--only', 'modelnet40', '--scale', '0.05',
+         '--workers', '2'],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'modelnet40: done' in proc.stdout and 'Total' in proc.stdout

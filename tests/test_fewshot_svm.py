@@ -1,4 +1,4 @@
-"""tools/fewshot.py (N-way K-shot folds -> mean +- std) and tools/
+"""tools/analysis_tools/fewshot.py (N-way K-shot folds -> mean +- std) and
 svm_probe.py (frozen features -> LinearSVC) on tiny data in the official
 formats; the few-shot configs."""
 import glob
@@ -18,7 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 def _load_tool(name):
     spec = importlib.util.spec_from_file_location(
-        f'act_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+        f'act_tools_{name}',
+        osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -283,9 +283,9 @@ def test_scanobjectnn_demo_reads_demo_data():
     data_root = osp.join(ROOT, cfg.data_root)
     if not osp.exists(osp.join(data_root, 'main_split')):  # a fresh clone
         proc = subprocess.run(
-            [sys.executable, 'tools/create_demo_data.py', '--only',
-             'scanobjectnn'], cwd=ROOT, capture_output=True, text=True,
-            timeout=600)
+            [sys.executable, 'tools/dataset_converters/create_demo_data.py',
+             '--only', 'scanobjectnn'], cwd=ROOT, capture_output=True,
+            text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
     point_at(cfg, data_root)
     train = DATASETS.build(cfg.train_dataloader.dataset)

@@ -1,5 +1,6 @@
 """Scale and reliability: exact resume after SIGKILL, atomic checkpoints,
-determinism and tools/multi_seed.py, gradient accumulation, FSDP.
+determinism and tools/analysis_tools/multi_seed.py, gradient accumulation,
+FSDP.
 
 The Stage II runs use configs/demo/pretrain_shapenet_demo.py shrunk to a
 tiny student and a tiny Stage I teacher written here (12 demo clouds,
@@ -236,13 +237,13 @@ def stage2(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def seeds(stage2):
-    """tools/multi_seed.py with seeds 0 and 1 (seed 0 is the uninterrupted
-    reference run of the resume tests)."""
+    """tools/analysis_tools/multi_seed.py with seeds 0 and 1 (seed 0 is the
+    uninterrupted reference run of the resume tests)."""
     work = stage2['root'] / 'seeds'
     proc = subprocess.run(
-        [PYTHON, 'tools/multi_seed.py', stage2['config'], '--seeds', '0',
-         '1', '--work-dir', str(work)], cwd=ROOT, env=_env(stage2),
-        capture_output=True, text=True, timeout=600)
+        [PYTHON, 'tools/analysis_tools/multi_seed.py', stage2['config'],
+         '--seeds', '0', '1', '--work-dir', str(work)], cwd=ROOT,
+        env=_env(stage2), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return dict(work=work, out=proc.stdout, seed0=work / 'seed0',
                 seed1=work / 'seed1')

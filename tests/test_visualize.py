@@ -1,7 +1,8 @@
-"""tools/visualize.py and act_mmdet3d.visualization: every mode writes a PNG
-of the requested size that decodes and is not blank, different inputs give
-different pictures, curves read a real training run's scalars.json, the
-hook draws at the right epochs, bad input fails with a clear message.
+"""tools/analysis_tools/visualize.py and act_mmdet3d.visualization: every
+mode writes a PNG of the requested size that decodes and is not blank,
+different inputs give different pictures, curves read a real training run's
+scalars.json, the hook draws at the right epochs, bad input fails with a
+clear message.
 
 Tiny models (2-3 blocks, 32 wide) on the demo data; no display needed."""
 import glob
@@ -18,7 +19,7 @@ import torch
 from PIL import Image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
 AE = osp.join(ROOT, 'configs/demo/autoencoder_shapenet_demo.py')
 PRETRAIN = osp.join(ROOT, 'configs/demo/pretrain_shapenet_demo.py')
@@ -578,7 +579,8 @@ def test_scalars_go_to_local_and_tensorboard_backends(train_run):
 def test_curves_read_a_training_run(train_run, tmp_path):
     import visualize
 
-    from act_mmdet3d.visualization import draw_curves, read_scalars
+    from act_mmdet3d.utils import read_scalars
+    from act_mmdet3d.visualization import draw_curves
     work_dir, _ = train_run
     records = read_scalars(str(work_dir))
     assert {'loss', 'lr', 'acc'} <= set(records[0])

@@ -10,11 +10,11 @@ Three students, same seed, data, budget and schedule:
                              weights (*_demo_random.py)
     (c) from scratch         no pretraining
 
-Each student is probed frozen by a linear SVM (``tools/svm_probe.py`` on
-z-scored features, C chosen by 5-fold CV on the training split; (c) is the
-seeded random init) and fine-tuned with
-``configs/demo/finetune_<task>_demo.py`` (last epoch reported). Before
-Stage II the teacher's targets are measured
+Each student is probed frozen by a linear SVM
+(``tools/analysis_tools/svm_probe.py`` on z-scored features, C chosen by
+5-fold CV on the training split; (c) is the seeded random init) and
+fine-tuned with ``configs/demo/finetune_<task>_demo.py`` (last epoch
+reported). Before Stage II the teacher's targets are measured
 (``tools/analysis_tools/target_diversity.py``: mean cosine to their mean,
 the share a constant explains, the codebook perplexity): targets a constant
 explains teach nothing.
@@ -42,13 +42,13 @@ Example::
     python tools/demo_pipeline.py --data procedural
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
-import time
+
+from act_mmdet3d.utils import last_val, run_stage, train_curve, val_curve
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: teacher -> (Stage I config, Stage II config)
@@ -172,88 +172,6 @@ def run_tool(name, cmd, out_json):
         return json.load(f)
 
 
-# ------------------------------------------------------------- the runs
-def read_scalars(work_dir):
-    """The mmengine ``vis_data/scalars.json`` records of the newest run in
-    ``work_dir``: a list of dicts (train records carry ``loss`` and
-    ``iter``; validation records carry the metrics and ``step`` = epoch)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not files:
-        raise FileNotFoundError(f'no mmengine log (*/vis_data/scalars.json) '
-                                f'in {work_dir}')
-    with open(files[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def last_checkpoint(work_dir):
-    """The checkpoint mmengine saved last in ``work_dir``."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        raise FileNotFoundError(f'{marker} not found: the stage saved no '
-                                'checkpoint')
-    with open(marker) as f:
-        path = f.read().strip()
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{marker} names {path}, which is missing')
-    return path
-
-
-def run_stage(name, config, work_dir, cfg_options, force):
-    """Train ``config`` into ``work_dir`` with ``tools/train.py``.
-
-    Skipped when ``done.json`` records the same config and options (unless
-    ``force``). Returns ``dict(name, config, cfg_options, work_dir,
-    checkpoint, seconds, ran, scalars)``.
-    """
-    done = osp.join(work_dir, 'done.json')
-    if osp.isfile(done) and not force:
-        with open(done) as f:
-            record = json.load(f)
-        if (record.get('config') == config
-                and record.get('cfg_options') == list(cfg_options)):
-            print(f'\n=== {name}: done before, skipped ({done}; --force '
-                  'reruns)', flush=True)
-            record.update(ran=False, scalars=read_scalars(work_dir))
-            return record
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-           '--work-dir', work_dir]
-    if cfg_options:
-        cmd += ['--cfg-options', *cfg_options]
-    print(f'\n=== {name}: {" ".join(cmd[1:])}', flush=True)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f'{name} failed (exit {proc.returncode}): see the '
-                           f'log above and {work_dir}')
-    record = dict(name=name, config=config, cfg_options=list(cfg_options),
-                  work_dir=work_dir, checkpoint=last_checkpoint(work_dir),
-                  seconds=seconds)
-    with open(done, 'w') as f:
-        json.dump(record, f, indent=1)
-    record.update(ran=True, scalars=read_scalars(work_dir))
-    return record
-
-
-def train_curve(scalars, key):
-    pairs = [(r['iter'], r[key]) for r in scalars if key in r and 'iter' in r]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def val_curve(scalars, key):
-    pairs = [(r['step'], r[key]) for r in scalars
-             if key in r and 'iter' not in r]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def last_val(scalars, key):
-    _, values = val_curve(scalars, key)
-    if not values:
-        raise KeyError(f'no validation {key!r} in the log')
-    return values[-1]
-
-
 # --------------------------------------------------------------- report
 def summarise(teachers, students, note, work_dir):
     """Print the table, write summary.json / summary.png; returns the
@@ -372,10 +290,11 @@ PICTURE_SIZE = (720, 480)
 
 def write_pictures(teachers, students, work_dir):
     """Draw the demo's pictures under ``<work_dir>/pictures`` in-process
-    (act_mmdet3d.visualization, as tools/visualize.py): sample 0 of each
-    stage's first split (test; train for Stage II, which has none) of the
-    pretrained teacher's run, with the stage's own config options, and the
-    fine-tune curves of the three students. Returns the files."""
+    (act_mmdet3d.visualization, as tools/analysis_tools/visualize.py):
+    sample 0 of each stage's first split (test; train for Stage II, which
+    has none) of the pretrained teacher's run, with the stage's own config
+    options, and the fine-tune curves of the three students. Returns the
+    files."""
     import act_mmdet3d.compat.install  # noqa: F401  (checkpoint loading)
     from act_mmdet3d.visualization import render, render_curves
     out = osp.abspath(osp.join(work_dir, 'pictures'))
@@ -468,7 +387,8 @@ def main(argv=None):
                 osp.join(work_dir, f'finetune_{task}_{name}'),
                 task_opts + extra, args.force or fresh)
         svm_json = osp.join(work_dir, f'svm_{name}.json')
-        cmd = [sys.executable, osp.join(ROOT, 'tools/svm_probe.py'),
+        cmd = [sys.executable,
+               osp.join(ROOT, 'tools/analysis_tools/svm_probe.py'),
                TASK_CONFIGS['modelnet40']]
         if checkpoint:
             cmd.append(checkpoint)

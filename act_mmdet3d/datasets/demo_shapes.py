@@ -1,4 +1,5 @@
-"""Procedural shapes for the demo datasets (``tools/create_demo_data.py``).
+"""Procedural shapes for the demo datasets
+(``tools/dataset_converters/create_demo_data.py``).
 
 Every shape is a union of analytic surface patches (boxes, ellipsoids,
 cylinders, frustums, discs, torus arcs) sampled uniformly by area, so each

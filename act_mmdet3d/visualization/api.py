@@ -1,5 +1,5 @@
-"""Pictures from a config and a checkpoint (what ``tools/visualize.py`` and
-``tools/demo_pipeline.py`` call).
+"""Pictures from a config and a checkpoint (what
+``tools/analysis_tools/visualize.py`` and ``tools/demo_pipeline.py`` call).
 
 Only the part of the model a mode needs is built and loaded, strictly:
 
@@ -19,50 +19,27 @@ A submodule is loaded from the checkpoint keys under its prefix
 (``backbone.``, ``target_generator.``); without a checkpoint the module
 keeps a seeded random initialisation, which the title says.
 """
-import argparse
 import copy
 import logging
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger, print_log
-from mmengine.registry import init_default_scope
 from torch import nn
 
 from ..engine.checkpoint import load_prefixed_state_dict
+from ..utils.config import load_config
+from ..utils.scalars import read_scalars
 from .canvas import save_figure
-from .curves import draw_curves, label_runs, read_scalars
+from .curves import draw_curves, label_runs
 from .model_pictures import (MODES, SAMPLE_MODES, check_mode,
                              dataset_features, draw_sample, seeded)
 from .tsne import draw_tsne, embed_tsne
 
 NEEDS_CHECKPOINT = ('reconstruction', 'partseg', 'detection')
 SPLITS = ('test', 'val', 'train')
-
-
-def parse_cfg_options(options) -> dict:
-    """``['key=value', ...]`` (as given to tools/train.py) or a dict."""
-    if not options:
-        return {}
-    if isinstance(options, dict):
-        return options
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction)
-    return parser.parse_args(['--o', *options]).o
-
-
-def load_config(path: str, cfg_options=None) -> Config:
-    """``Config.fromfile`` plus ``--cfg-options``-style overrides."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    opts = parse_cfg_options(cfg_options)
-    if opts:
-        cfg.merge_from_dict(opts)
-    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
-    return cfg
 
 
 # ------------------------------------------------------------- the model
@@ -187,7 +164,8 @@ def render(mode: str,
     check_mode(mode, MODES)
     if mode == 'curves':
         raise ValueError('mode "curves" reads work dirs: use render_curves '
-                         '(tools/visualize.py curves WORK_DIR ...)')
+                         '(tools/analysis_tools/visualize.py curves '
+                         'WORK_DIR ...)')
     cfg = load_config(config, cfg_options)
     model = build_model(mode, cfg, checkpoint, seed, device)
     dataset, split = build_dataset(cfg, split)

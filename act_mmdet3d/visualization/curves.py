@@ -1,19 +1,13 @@
-"""Training curves from mmengine's ``vis_data/scalars.json``.
-
-mmengine's ``LocalVisBackend`` appends one JSON object per line: training
-records (every ``LoggerHook`` interval) carry ``iter`` and e.g. ``loss``,
-``lr``, ``temperature``, ``kl_weight``, ``acc``; validation records carry
-the metrics and ``step`` = the epoch, without ``iter``.
-"""
-import glob
-import json
+"""Training curves from mmengine's ``vis_data/scalars.json`` (the records
+of :func:`act_mmdet3d.utils.read_scalars`)."""
 import math
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..utils.scalars import train_curve, val_curve
 from .canvas import distinct_colors, font_size, new_figure, set_title
 
 #: the scalars drawn by default when a run logged them: (key, panel title)
@@ -30,50 +24,13 @@ CURVE_KEYS = (
 )
 
 
-def find_scalars(path: str) -> str:
-    """The ``scalars.json`` of ``path``: the file itself, or in a work
-    dir the newest run's ``<timestamp>/vis_data/scalars.json``."""
-    if osp.isfile(path):
-        return path
-    if not osp.isdir(path):
-        raise FileNotFoundError(f'{path}: no such work dir or scalars.json')
-    files = sorted(
-        glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')) +
-        glob.glob(osp.join(path, 'vis_data', 'scalars.json')))
-    if not files:
-        raise FileNotFoundError(
-            f'{path}: no mmengine log (<timestamp>/vis_data/scalars.json); '
-            'is it the work dir of a tools/train.py run?')
-    # timestamped run folders sort by time: the last is the newest
-    return files[-1]
-
-
-def read_scalars(path: str) -> List[dict]:
-    """The records of one run (see :func:`find_scalars`)."""
-    path = find_scalars(path)
-    records = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}, line {n}: not JSON ({e})') from e
-    if not records:
-        raise ValueError(f'{path}: no records')
-    return records
-
-
 def curve(records: Sequence[dict], key: str):
     """``(xs, ys, x_name)`` of ``key``: against ``iter`` in training
     records, else against the epoch (``step``) of validation records."""
-    train = [(r['iter'], r[key]) for r in records if key in r and 'iter' in r]
-    if train:
-        return [p[0] for p in train], [p[1] for p in train], 'iteration'
-    val = [(r['step'], r[key]) for r in records
-           if key in r and 'iter' not in r and 'step' in r]
-    return [p[0] for p in val], [p[1] for p in val], 'epoch'
+    xs, ys = train_curve(records, key)
+    if xs:
+        return xs, ys, 'iteration'
+    return (*val_curve(records, key), 'epoch')
 
 
 def draw_curves(runs: Mapping[str, Sequence[dict]],
@@ -87,7 +44,7 @@ def draw_curves(runs: Mapping[str, Sequence[dict]],
 
     Args:
         runs (Mapping[str, Sequence[dict]]): label -> records of
-            :func:`read_scalars`, drawn in this order.
+            :func:`~act_mmdet3d.utils.read_scalars`, drawn in this order.
         keys (Sequence[str], optional): scalars to draw. Default: those of
             :data:`CURVE_KEYS` any run logged.
         title (str, optional): first title line (default: the run labels).

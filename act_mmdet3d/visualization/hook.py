@@ -19,10 +19,10 @@ class ACTVisualizationHook(Hook):
     off unless ``draw=True``), but for every ACT model: after each
     ``interval``-th training epoch ``e`` (the epochs where the demo configs
     validate), the model in eval mode draws ``modes`` (see
-    ``tools/visualize.py``: ``groups``, ``mask``, ``reconstruction``,
-    ``partseg``, ``detection``) on the samples ``indices`` of the
-    validation set (the training set when the config has no validation,
-    as Stage II), written as
+    ``tools/analysis_tools/visualize.py``: ``groups``, ``mask``,
+    ``reconstruction``, ``partseg``, ``detection``) on the samples
+    ``indices`` of the validation set (the training set when the config has
+    no validation, as Stage II), written as
     ``<work_dir>/<out_dir>/epoch_<e>/<mode>_<split><index>.png``.
 
     The pictures are drawn with seeded random streams (data pipeline,

@@ -1,7 +1,7 @@
 """Run a model on one dataset sample and draw what it does.
 
-Shared by ``tools/visualize.py`` (models built from a config and a
-checkpoint, see :mod:`.api`) and :class:`ACTVisualizationHook` (the model
+Shared by ``tools/analysis_tools/visualize.py`` (models built from a config
+and a checkpoint, see :mod:`.api`) and :class:`ACTVisualizationHook` (the model
 being trained). The model may be a whole ACT model or the part a mode
 needs: ``groups`` finds the tokenizer (``PointGrouper``) anywhere in it,
 ``mask`` the masking student (``ACTPointTransformer``: the model or its
@@ -30,7 +30,7 @@ from .detection import draw_detection
 
 #: modes drawn from one dataset sample
 SAMPLE_MODES = ('groups', 'mask', 'reconstruction', 'partseg', 'detection')
-#: every mode of tools/visualize.py
+#: every mode of tools/analysis_tools/visualize.py
 MODES = SAMPLE_MODES + ('curves', 'tsne')
 
 
@@ -307,7 +307,7 @@ def find_encoder(model: nn.Module) -> nn.Module:
 @torch.no_grad()
 def pooled_features(encoder: nn.Module, points: torch.Tensor) -> torch.Tensor:
     """Max- and mean-pooled final tokens of (B, N, 3) points: (B, 2C), as
-    ``tools/svm_probe.py``."""
+    ``tools/analysis_tools/svm_probe.py``."""
     out = encoder(points, mask=False)
     tokens = out['tokens'][-1]
     return torch.cat([tokens.max(dim=1).values, tokens.mean(dim=1)], dim=-1)

@@ -2,7 +2,8 @@
 
 The reference draws its t-SNE figures with openTSNE from a separate runner;
 here scikit-learn's ``TSNE`` (exact PCA initialisation, seeded) embeds the
-max + mean pooled final tokens that :mod:`tools/svm_probe.py` also uses.
+max + mean pooled final tokens that ``tools/analysis_tools/svm_probe.py``
+also uses.
 """
 from typing import Optional, Sequence
 

@@ -8,7 +8,7 @@ For every cell of a grid (e.g. ``teacher=pretrained,random,none`` x
     Stage II   masked modeling              (loads that teacher strictly;
                                               target=scratch skips Stage I
                                               and II: the random init)
-    SVM probe  frozen Stage II student -> LinearSVC (tools/svm_probe.py)
+    SVM probe  frozen Stage II student -> LinearSVC (svm_probe.py)
     fine-tune  the downstream config from the Stage II student
 
 and writes one table of mean +- sample std over the seeds.
@@ -39,10 +39,10 @@ figure), ``runs.csv`` (one row per cell and seed with its run hashes).
 
 Example::
 
-    python tools/ablate.py configs/ablation/demo.py
-    python tools/ablate.py configs/ablation/demo.py \
+    python tools/analysis_tools/ablate.py configs/ablation/demo.py
+    python tools/analysis_tools/ablate.py configs/ablation/demo.py \
         --grid teacher=random,none prompts=deep,none --seeds 0 1 2
-    python tools/ablate.py configs/ablation/demo.py \
+    python tools/analysis_tools/ablate.py configs/ablation/demo.py \
         --grid layer=output,block.-1,codebook \
         stage2:model.backbone.mask_ratio=0.6,0.8
 """
@@ -61,11 +61,10 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+from act_mmdet3d.utils import last_val, run_stage, train_curve
 
-from demo_pipeline import last_val, run_stage, train_curve  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SVM_PROBE = osp.join(ROOT, 'tools', 'analysis_tools', 'svm_probe.py')
 
 STAGES = ('stage1', 'stage2', 'finetune')
 #: the pseudo-stage that writes the teacher of Stage I and Stage II at once:
@@ -308,7 +307,7 @@ def svm_probe(run: dict, label: str, seed: int, force: bool) -> dict:
         with open(out) as f:
             return json.load(f)
     options = run['options']
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'svm_probe.py'),
+    cmd = [sys.executable, SVM_PROBE,
            run['config'], *([run['checkpoint']] if run['checkpoint'] else []),
            '--out', out + '.tmp', '--seed', str(seed)]
     for key in ('C', 'max_iter', 'batch_size'):

@@ -10,17 +10,17 @@ validation record (``vis_data/scalars.json``); a config without validation
 
 Example::
 
-    python tools/multi_seed.py configs/act/finetune_modelnet40.py \\
+    python tools/analysis_tools/multi_seed.py \\
+        configs/act/finetune_modelnet40.py \\
         --seeds 0 1 2 --work-dir work_dirs/mn40_seeds --metric overall_acc
     # extra train.py arguments follow the known ones:
-    python tools/multi_seed.py CONFIG --seeds 0 1 --cfg-options \\
-        train_cfg.max_epochs=10
+    python tools/analysis_tools/multi_seed.py CONFIG --seeds 0 1 \\
+        --cfg-options train_cfg.max_epochs=10
 
 Writes ``WORK_DIR/multi_seed.json``: ``runs`` (seed, work dir, figures) and
 ``summary`` (per metric: ``mean``, ``std`` (sample, ddof=1), ``n``).
 """
 import argparse
-import glob
 import json
 import math
 import os
@@ -29,7 +29,9 @@ import subprocess
 import sys
 from collections import Counter
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from act_mmdet3d.utils import find_scalars, read_scalars
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SKIP = {'step', 'iter', 'epoch', 'time', 'data_time', 'lr', 'base_lr'}
 
 
@@ -70,26 +72,12 @@ def run_dirs(work_dir, seeds):
 
 def read_figures(run_dir, metrics=None):
     """The figures of the newest mmengine log in ``run_dir``."""
-    logs = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'no mmengine log (*/vis_data/scalars.json) '
-                                f'in {run_dir}')
-    records = []
-    with open(logs[-1]) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except ValueError as e:
-                raise ValueError(f'{logs[-1]}, line {lineno}: not a JSON '
-                                 f'record ({e}); was the run killed while '
-                                 'logging?') from e
+    log = find_scalars(run_dir)
+    records = read_scalars(log)
     if metrics:
         found = [r for r in records if all(m in r for m in metrics)]
         if not found:
-            raise KeyError(f'{logs[-1]}: no record has {metrics}')
+            raise KeyError(f'{log}: no record has {metrics}')
         return {m: float(found[-1][m]) for m in metrics}
     val = [r for r in records if 'iter' not in r]
     if val:
@@ -100,7 +88,7 @@ def read_figures(run_dir, metrics=None):
         }
     train = [r for r in records if 'loss' in r]
     if not train:
-        raise KeyError(f'{logs[-1]}: no validation record and no loss')
+        raise KeyError(f'{log}: no validation record and no loss')
     return {'loss': float(train[-1]['loss'])}
 
 

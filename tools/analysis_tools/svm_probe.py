@@ -9,9 +9,11 @@ features is scored on the test features.
 
 Example::
 
-    python tools/svm_probe.py configs/act/finetune_modelnet40.py \
+    python tools/analysis_tools/svm_probe.py \
+        configs/act/finetune_modelnet40.py \
         work_dirs/pretrain_shapenet/epoch_300.pth
-    python tools/svm_probe.py configs/demo/finetune_modelnet40_demo.py \
+    python tools/analysis_tools/svm_probe.py \
+        configs/demo/finetune_modelnet40_demo.py \
         --out work_dirs/svm_probe/demo_random.json      # random init
 
 CHECKPOINT may be a Stage II pretrainer checkpoint or a fine-tuned
@@ -34,25 +36,22 @@ import time
 import warnings
 from typing import Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
+from terminaltables import AsciiTable
+from torch import Tensor
+from torch.utils.data import DataLoader
 
-import act_mmdet3d.compat.install  # noqa: E402,F401  (registers, applies fixes)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.utils import ProgressBar  # noqa: E402
-from terminaltables import AsciiTable  # noqa: E402
-from torch import Tensor  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-
-from act_mmdet3d.engine.checkpoint import (  # noqa: E402
-    load_prefixed_state_dict)
-from act_mmdet3d.models.data_preprocessors import (  # noqa: E402
-    build_data_preprocessor, stack_points)
-from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
+from act_mmdet3d.engine.checkpoint import load_prefixed_state_dict
+from act_mmdet3d.models.data_preprocessors import (build_data_preprocessor,
+                                                   stack_points)
+from mmdet3d.registry import DATASETS, MODELS
 
 PREFIX = 'backbone.'
 #: the C values ``--C cv`` chooses from

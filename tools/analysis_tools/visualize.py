@@ -2,9 +2,11 @@
 
 Usage::
 
-    python tools/visualize.py MODE CONFIG [CHECKPOINT] [--index N ...]
-        [--split test|val|train] [--out DIR] [--size W H] [--dpi D]
-    python tools/visualize.py curves WORK_DIR [WORK_DIR ...] [--labels ...]
+    python tools/analysis_tools/visualize.py MODE CONFIG [CHECKPOINT]
+        [--index N ...] [--split test|val|train] [--out DIR] [--size W H]
+        [--dpi D]
+    python tools/analysis_tools/visualize.py curves WORK_DIR [WORK_DIR ...]
+        [--labels ...]
 
 Modes:
 
@@ -25,14 +27,17 @@ Modes:
 
 Examples::
 
-    python tools/visualize.py reconstruction \\
+    python tools/analysis_tools/visualize.py reconstruction \\
         configs/demo/autoencoder_shapenet_demo.py \\
         work_dirs/demo/autoencoder/epoch_2.pth --index 0 3 --out work_dirs/vis
-    python tools/visualize.py mask configs/demo/pretrain_shapenet_demo.py \\
+    python tools/analysis_tools/visualize.py mask \\
+        configs/demo/pretrain_shapenet_demo.py \\
         work_dirs/demo/pretrain/epoch_6.pth --mask-ratio 0.8
-    python tools/visualize.py curves work_dirs/demo/finetune_modelnet40_* \\
+    python tools/analysis_tools/visualize.py curves \\
+        work_dirs/demo/finetune_modelnet40_* \\
         --labels pretrained scratch
-    python tools/visualize.py tsne configs/demo/finetune_modelnet40_demo.py \\
+    python tools/analysis_tools/visualize.py tsne \\
+        configs/demo/finetune_modelnet40_demo.py \\
         work_dirs/demo/pretrain/epoch_6.pth --max-samples 100
 
 Files: ``<out>/<mode>_<config name>_<split><index>.png``,
@@ -41,15 +46,11 @@ Files: ``<out>/<mode>_<config name>_<split><index>.png``,
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
+from mmengine.config import DictAction
 
-import act_mmdet3d.compat.install  # noqa: E402,F401  (registers, applies fixes)
-from mmengine.config import DictAction  # noqa: E402
-
-from act_mmdet3d.visualization import (MODES, render,  # noqa: E402
-                                       render_curves)
+from act_mmdet3d.visualization import MODES, render, render_curves
 
 
 def parse_args(argv=None):

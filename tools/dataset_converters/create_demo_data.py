@@ -73,7 +73,6 @@ regenerates it. Only folders this tool wrote (marker present) are ever
 replaced.
 """
 import argparse
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -91,29 +90,11 @@ import torch
 
 from act_mmdet3d.ops import furthest_point_sample
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from act_mmdet3d.datasets import demo_scenes as scenes
+from act_mmdet3d.datasets import demo_shapes as shapes
+
 #: bump when the generated content changes, so old outputs are regenerated
 GENERATOR_VERSION = 2
-
-
-def _load_numpy_module(stem: str):
-    """``act_mmdet3d.datasets.<stem>`` (a numpy-only module) without
-    importing the package (which would import torch and mmdet3d)."""
-    name = f'act_mmdet3d.datasets.{stem}'
-    if name in sys.modules:
-        return sys.modules[name]
-    alias = f'_act_mmdet3d_{stem}'
-    if alias not in sys.modules:
-        path = osp.join(ROOT, 'act_mmdet3d', 'datasets', f'{stem}.py')
-        spec = importlib.util.spec_from_file_location(alias, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[alias] = module
-        spec.loader.exec_module(module)
-    return sys.modules[alias]
-
-
-shapes = _load_numpy_module('demo_shapes')
-scenes = _load_numpy_module('demo_scenes')
 CLASSES = shapes.DEMO_CLASSES
 
 DATASETS = ('shapenet55', 'modelnet40', 'fewshot', 'scanobjectnn',
