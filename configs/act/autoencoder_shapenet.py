@@ -11,34 +11,17 @@
 # (Google's AugReg npz, the timm vit_base_patch16_384 default) or a timm
 # .pth / .safetensors of the same model.
 _base_ = [
+    '../_base_/models/act_teacher_vit-b.py',
     '../_base_/datasets/shapenet55.py',
     '../_base_/default_runtime.py',
 ]
 
 vit_weights = 'checkpoints/vit_base_patch16_384.npz'
 
+# the teacher of _base_/models/act_teacher_vit-b.py, its ViT read from
+# vit_weights
 model = dict(
-    type='ACTTeacherAutoencoder',
-    num_groups=64,
-    group_size=32,
-    encoder_dims=384,
-    num_tokens=8192,
-    tokens_dims=384,
-    decoder_dims=384,
-    dgcnn_k=4,
-    # the teacher transformer and how it is tuned (the paper's analysis:
-    # teacher_type 'vit' / 'lm' / 'none', tuning 'deep' / 'shallow' /
-    # 'frozen' / 'full'; configs/ablation/ runs them as a grid)
-    teacher_type='vit',
-    vit_name='vit_base_patch16_384',
-    vit_weights=vit_weights,
-    allow_random_teacher=False,
-    num_prompts=64,
-    tuning='deep',
-    prompt_dropout=0.1,
-    train_hard=False,
-    test_hard=True,
-    test_temperature=1.0)
+    _base_.teacher, vit_weights=vit_weights, allow_random_teacher=False)
 
 custom_hooks = [
     dict(

