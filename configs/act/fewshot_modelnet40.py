@@ -50,6 +50,7 @@
 #   --cfg-options default_hooks.checkpoint.save_last=False
 _base_ = [
     '../_base_/models/act_vits_cls.py',
+    '../_base_/datasets/modelnet40.py',
     '../_base_/schedules/adamw_cosine_300e.py',
     '../_base_/default_runtime.py',
 ]
@@ -95,39 +96,19 @@ test_pipeline = [
     dict(type='PackPointClsInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        way=way,
-        shot=shot,
-        fold=fold,
-        split='train',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        way=way,
-        shot=shot,
-        fold=fold,
-        split='test',
-        test_mode=True,
-        pipeline=test_pipeline))
+# the base's loaders with the fold's episodes (all 8192 points of a cloud:
+# the pipelines subsample)
+_episodes = dict(
+    type=dataset_type,
+    data_root=data_root,
+    way=way,
+    shot=shot,
+    fold=fold,
+    num_points=None)
+train_dataloader = dict(dataset=dict(**_episodes, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**_episodes, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='PointClsMetric')
-test_evaluator = val_evaluator
+del _episodes
 
 # the reference's add_weight_decay: cls_pos is decayed (as fine-tuning)
 optim_wrapper = dict(
