@@ -8,25 +8,15 @@
 # The paper does not give the backbone's learning-rate multiplier (and no
 # detection code was released); 0.1 x the head's learning rate, as the
 # project's VoteNet / Group-Free 3D swaps, is this config's choice.
-_base_ = ['../3detr/3detr_1xb8_scannet-3d.py']
-
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
+_base_ = [
+    '../3detr/3detr_1xb8_scannet-3d.py',
+    '../_base_/models/act_scene_backbone.py',
+]
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
-        in_channels=3,
-        num_seeds=2048,  # the 2048 tokens of 3DETR's pre-encoder
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        fp_channels=(256, ),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+        _base_.act_scene_backbone,
+        num_seeds=2048),  # the 2048 tokens of 3DETR's pre-encoder
     bbox_head=dict(in_channels=256))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)

@@ -3,29 +3,19 @@
 # ScanNetDataset, pipelines, GroupFree3DHead, IndoorMetric) with the
 # backbone swapped; see configs/act/votenet_act_scannet.py and
 # the README (3D object detection).
-_base_ = ['mmdet3d::groupfree3d/groupfree3d_head-L6-O256_4xb8_scannet-seg.py']
+_base_ = [
+    'mmdet3d::groupfree3d/groupfree3d_head-L6-O256_4xb8_scannet-seg.py',
+    '../_base_/models/act_scene_backbone.py',
+]
 custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
-
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
+        _base_.act_scene_backbone,
         in_channels=3,  # this pipeline adds no height channel
         num_seeds=1024,  # 1024 seeds; the head keeps the top 256 (KPS)
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        # a 1x1 conv to the 288 channels of the head's decoder, so the head
-        # stays as shipped
-        fp_channels=(288, ),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+        # the 288 channels of the head's decoder: the head stays as shipped
+        fp_channels=(288, )))
 
-# pretrained transformer backbone: 0.1 x the head's learning rate (added to
-# the stock config's decoder multipliers)
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+# added to the stock config's decoder multipliers
+optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)

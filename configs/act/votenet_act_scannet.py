@@ -9,29 +9,20 @@
 # Weights: the Stage II checkpoint of configs/act/pretrain_shapenet.py
 # (or pass --cfg-options model.backbone.init_cfg=None to start from
 # scratch).
-_base_ = ['mmdet3d::votenet/votenet_8xb8_scannet-3d.py']
+_base_ = [
+    'mmdet3d::votenet/votenet_8xb8_scannet-3d.py',
+    '../_base_/models/act_scene_backbone.py',
+]
 custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
-
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
+        _base_.act_scene_backbone,
         in_channels=4,  # xyz + height from the pipeline; xyz enter ACT
         num_seeds=1024,  # VoteHead's 1024 seeds, as PointNet2SASSG gives
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        # a 1x1 conv to the 256 channels VoteHead's vote module reads, so
-        # the head stays as shipped
-        fp_channels=(256, ),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+        # the 256 channels VoteHead's vote module reads: the head stays as
+        # shipped
+        fp_channels=(256, )))
 
-# The backbone is a pretrained transformer: it trains at 0.1 x the head's
-# learning rate (the only change outside the backbone).
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+# the only change outside the backbone
+optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)

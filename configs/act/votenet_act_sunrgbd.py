@@ -6,26 +6,17 @@
 #
 # Data: mmdet3d's `python tools/create_data.py sunrgbd --root-path
 # ./data/sunrgbd --out-dir ./data/sunrgbd --extra-tag sunrgbd` layout.
-_base_ = ['mmdet3d::votenet/votenet_8xb16_sunrgbd-3d.py']
+_base_ = [
+    'mmdet3d::votenet/votenet_8xb16_sunrgbd-3d.py',
+    '../_base_/models/act_scene_backbone.py',
+]
 custom_imports = dict(imports=['act_mmdet3d'], allow_failed_imports=False)
-
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
+        _base_.act_scene_backbone,
         in_channels=4,  # xyz + height from the pipeline; xyz enter ACT
         num_seeds=1024,  # of the 20,000 points the pipeline samples
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        fp_channels=(256, ),  # VoteHead's vote module reads 256 channels
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+        fp_channels=(256, )))  # VoteHead's vote module reads 256 channels
 
-# pretrained transformer backbone: 0.1 x the head's learning rate
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)

@@ -16,27 +16,21 @@
 # validates near mAP 0.03 although its training loss matches 3DETR's. The
 # hook recomputes them from training batches before validation and before
 # the checkpoint is saved (a real 1080-epoch run does not need it).
-_base_ = ['./3detr_scannet_demo.py']
+_base_ = [
+    './3detr_scannet_demo.py',
+    '../_base_/models/act_scene_backbone.py',
+]
 
 pretrained = 'work_dirs/demo/pretrain/epoch_3.pth'
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
-        in_channels=3,
+        _base_.act_scene_backbone,
         num_seeds=256,  # tokens (the real config: 2048 of 40k points)
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        fp_channels=(256, ),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+        init_cfg=dict(_base_.act_scene_backbone.init_cfg,
+                      checkpoint=pretrained)),
     bbox_head=dict(in_channels=256))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)
 
 custom_hooks = [dict(type='PreciseBNHook', num_iters=3)]
