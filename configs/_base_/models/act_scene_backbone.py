@@ -5,7 +5,7 @@
 # A detection config swaps it in with
 #   model = dict(backbone=dict(_base_.act_scene_backbone, num_seeds=...))
 #   optim_wrapper = dict(paramwise_cfg=_base_.act_backbone_paramwise_cfg)
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
+pretrained = 'work_dirs/act_vit-s_1xb128-coslr-300e_shapenet55/epoch_300.pth'
 
 act_scene_backbone = dict(
     _delete_=True,
