@@ -1,15 +1,5 @@
-# ACT Stage I: the cross-modal teacher autoencoder (dVAE through a frozen,
-# prompt-tuned ViT-B/16-384), as cfgs/autoencoder/
-# act_dvae_with_pretrained_transformer.yaml of the reference code.
-# Train: ShapeNet-55 train split, 1024 points, batch 64, AdamW 5e-4 (wd
-# 5e-4; none on 1-D params, biases and prompt tokens), 10 warm-up epochs
-# then cosine to 300 epochs; Gumbel temperature and KL weight scheduled per
-# iteration by DVAEScheduleHook.
-#
-# The teacher ViT must be a local file (no downloads):
-#   vit_weights = 'checkpoints/vit_base_patch16_384.augreg_in21k_ft_in1k.npz'
-# (Google's AugReg npz, the timm vit_base_patch16_384 default) or a timm
-# .pth / .safetensors of the same model.
+# ACT Stage I: the dVAE teacher through a frozen, prompt-tuned ViT-B/16-384.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../_base_/models/act_teacher_vit-b.py',
     '../_base_/datasets/shapenet55.py',

@@ -1,14 +1,5 @@
-# ACT Stage II: masked point modeling distilled from the Stage I teacher on
-# ShapeNet-55 (train + test, 52,470 clouds), the paper's table:
-# AdamW lr 1e-3, weight decay 0.05, cosine 300 epochs with 10 warm-up,
-# batch 128, drop path 0.1, mask ratio 0.8; random 1024 of 8192 points,
-# unit sphere, per-axis scale U[2/3, 3/2] and translate U[-0.2, 0.2].
-#
-# Needs the Stage I checkpoint (configs/act/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py):
-#   python tools/train.py configs/act/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py
-#   python tools/train.py configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py
-# Downstream configs load the student with
-#   init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+# ACT Stage II: masked modeling on ShapeNet-55, distilled from Stage I.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../_base_/models/act_pretrain.py',
     '../_base_/datasets/shapenet55.py',

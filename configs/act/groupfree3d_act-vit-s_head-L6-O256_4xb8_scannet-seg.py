@@ -1,8 +1,5 @@
-# mmdet3d's own Group-Free 3D (6 decoder layers, 256 proposals) on ScanNet
-# v2 with the ACT transformer as its backbone: the stock config (mmdet3d's
-# ScanNetDataset, pipelines, GroupFree3DHead, IndoorMetric) with the
-# backbone swapped; see configs/act/votenet_act-vit-s_8xb8_scannet-3d.py and
-# the README (3D object detection).
+# Mmdet3d's Group-Free 3D on ScanNet v2, the ACT transformer as backbone.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     'mmdet3d::groupfree3d/groupfree3d_head-L6-O256_4xb8_scannet-seg.py',
     '../_base_/models/act_scene_backbone.py',

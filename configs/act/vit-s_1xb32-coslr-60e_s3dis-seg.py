@@ -1,26 +1,5 @@
-# ACT on S3DIS Area 5 semantic segmentation (paper: 61.2 mIoU), through
-# mmdet3d's own S3DIS dataset, pipelines, sliding-window inference and
-# SegMetric: only the model is ACT's. The reference
-# (semantic_segmentation/main.py, models/pt.py, dataset.py):
-#   1 m x 1 m blocks (xy centred on a random point, z kept), 2048 points,
-#   xyz only into the network, ViT-S without cls token over 128 groups x 32,
-#   blocks 3, 7, 11 -> max + avg pool -> feature propagation -> 13 classes;
-#   AdamW lr 2e-4, weight decay 0.05, 60 epochs (10 warm-up), batch 32,
-#   random isotropic scale U[0.8, 1.25] and shift U[-0.1, 0.1].
-# Paper/reference vs here:
-# - blocks: mmdet3d's IndoorPatchPointSample (block 1.0 m, xy centred, plus
-#   colour and room-normalised xyz = 9 channels); the backbone and the head
-#   read the first 3 (xyz), as the reference's current_points[:, :3].
-# - class weights: the reference weights its loss by (max(f) / f)^(1/3) of
-#   the training label frequencies f; mmdet3d's S3DIS configs use none.
-#   Set decode_head.loss_decode.class_weight to the 13 weights of your data
-#   to follow the reference.
-# - test: mmdet3d's sliding-window inference over every point of a room
-#   (the reference evaluates sampled blocks).
-# Data: mmdet3d's `python tools/create_data.py s3dis --root-path
-# ./data/s3dis --out-dir ./data/s3dis --extra-tag s3dis` layout (v2 info
-# pkl s3dis_infos_Area_{i}.pkl, points/ semantic_mask/ instance_mask/ *.bin,
-# seg_info/Area_{i}_resampled_scene_idxs.npy).
+# ACT fine-tune: S3DIS Area 5 semantic segmentation.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     'mmdet3d::_base_/datasets/s3dis-seg.py',
     '../_base_/models/act_vits_partseg.py',

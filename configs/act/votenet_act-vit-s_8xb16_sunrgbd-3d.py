@@ -1,11 +1,5 @@
-# mmdet3d's own VoteNet on SUN RGB-D v1 (10 classes, yaw-rotated boxes)
-# with the ACT transformer as its backbone: the stock config (mmdet3d's
-# SUNRGBDDataset, pipelines, VoteHead, IndoorMetric) with the backbone
-# swapped; see configs/act/votenet_act-vit-s_8xb8_scannet-3d.py and the README
-# (3D object detection).
-#
-# Data: mmdet3d's `python tools/create_data.py sunrgbd --root-path
-# ./data/sunrgbd --out-dir ./data/sunrgbd --extra-tag sunrgbd` layout.
+# Mmdet3d's VoteNet on SUN RGB-D, the ACT transformer as backbone.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     'mmdet3d::votenet/votenet_8xb16_sunrgbd-3d.py',
     '../_base_/models/act_scene_backbone.py',

@@ -1,14 +1,5 @@
-# mmdet3d's own VoteNet on ScanNet v2 (18 classes) with the ACT transformer
-# as its backbone: the stock config (mmdet3d's ScanNetDataset, pipelines,
-# VoteHead, IndoorMetric mAP_0.25 / mAP_0.50, schedule) with the backbone
-# swapped. The paper evaluates ACT inside 3DETR (AP25 63.8):
-# configs/act/3detr_act-vit-s_1xb8_scannet-3d.py.
-#
-# Data: mmdet3d's `python tools/create_data.py scannet --root-path
-# ./data/scannet --out-dir ./data/scannet --extra-tag scannet` layout.
-# Weights: the Stage II checkpoint of configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py
-# (or pass --cfg-options model.backbone.init_cfg=None to start from
-# scratch).
+# Mmdet3d's VoteNet on ScanNet v2, the ACT transformer as backbone.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     'mmdet3d::votenet/votenet_8xb8_scannet-3d.py',
     '../_base_/models/act_scene_backbone.py',

@@ -1,16 +1,5 @@
-# The demo twin of configs/3detr/3detr_1xb8_scannet-3d.py: 3DETR on the
-# procedural ScanNet-format rooms of data/demo/scannet (24 train / 8 val
-# rooms of a floor, two walls and box-shaped cabinets, beds and chairs;
-# `python tools/create_demo_data.py --only scannet`), small enough to train
-# on a CPU in minutes:
-#
-#   python tools/train.py configs/demo/3detr_1xb8-40e_scannet-3d-demo.py
-#   python tools/test.py configs/demo/3detr_1xb8-40e_scannet-3d-demo.py \
-#       work_dirs/3detr_1xb8-40e_scannet-3d-demo/epoch_40.pth
-#
-# The model is the reference's (3 encoder, 8 decoder layers, 256 wide) with
-# the sizes scaled to the rooms: 2048 points a room, 512 pre-encoder
-# centres, 64 queries, 3 classes; 40 epochs of 3 iterations at lr 2e-3.
+# 3DETR on the procedural demo rooms (data/demo/scannet).
+# Notes, sources and results: README.md beside this file.
 _base_ = ['../3detr/3detr_1xb8_scannet-3d.py']
 
 data_root = 'data/demo/scannet/'

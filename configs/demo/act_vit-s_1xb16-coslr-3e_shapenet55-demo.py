@@ -1,12 +1,5 @@
-# ACT Stage II on the demo data (data/demo/ShapeNet55-34 written by
-# tools/create_demo_data.py, or the real shapes of data/real that
-# tools/demo_pipeline.py points it at): the paper's ViT-S student, mask
-# ratio, decoder, loss and optimiser, distilled from the demo Stage I teacher
-# (configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py: the pretrained
-# all-MiniLM-L6-v2 transformer, prompt-tuned, 128-wide tokens).
-# Batch 16, a few epochs; a few minutes on 2 CPU cores. The student
-# checkpoint feeds configs/demo/finetune_*_demo.py (prefix 'backbone.').
-# act_vit-s_1xb16-coslr-3e_shapenet55-demo-random-teacher.py distils the random-weight control.
+# Demo Stage II: the paper's ViT-S student from the demo teacher.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../act/act_vit-s_1xb128-coslr-300e_shapenet55.py',
     '../_base_/models/act_teacher_minilm-l6.py',

@@ -1,9 +1,5 @@
-# ACT part segmentation on the embedded demo ShapeNetPart data (data/demo:
-# 7 of the 16 official categories, 280 trainval / 70 test shapes in the
-# official format, written by tools/create_demo_data.py). The paper's model,
-# head and optimiser; 1024 points in 64 groups (the pretraining grouping)
-# instead of 2048 in 128 and a 4-epoch schedule, so that it runs in a few
-# minutes on 2 CPU cores.
+# Demo fine-tune: part segmentation on the demo ShapeNetPart data.
+# Notes, sources and results: README.md beside this file.
 _base_ = ['../act/vit-s_1xb16-coslr-300e_shapenetpart.py']
 
 data_root = 'data/demo/shapenetcore_partanno_segmentation_benchmark_v0_normal'

@@ -1,7 +1,5 @@
-# The smallest real training run: the ACT classifier (ViT-S backbone, the
-# paper's head and optimiser) trained from scratch on the embedded demo data
-# in the ModelNet40 formats (data/demo, written by tools/create_demo_data.py).
-# A few minutes on 2 CPU cores.
+# Demo fine-tune: the ModelNet40-format demo data, from scratch.
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../_base_/models/act_vits_cls.py',
     '../_base_/datasets/modelnet40.py',
@@ -41,12 +39,8 @@ default_hooks = dict(logger=dict(interval=5))
 # Pictures: the tokenizer groups of 2 validation clouds after the last
 # epoch, in <work_dir>/vis/epoch_<e>/
 # (ACTVisualizationHook, see the README: "Pictures of what the model does")
-# PreciseBNHook: before each validation the BatchNorm statistics are
-# recomputed from 20 training batches. Without it a short run validates at
-# chance for ~100 iterations: the mini-PointNet's first BatchNorm has a true
-# variance near 1e-5 while its running variance decays from 1 by 10% per
-# iteration. (Not in the paper's 300-epoch configs, where the lag is over
-# within the first epoch.)
+# PreciseBNHook: BatchNorm statistics recomputed before each validation
+# (a short run otherwise validates at chance; README.md)
 custom_hooks = [
     dict(type='PreciseBNHook', num_iters=20),
     dict(

@@ -1,11 +1,5 @@
-# Demo twin of configs/act/vit-s_1xb32-coslr-150e_modelnet40-fewshot.py: the same ACT ViT-S
-# classifier, pipelines and optimiser on the embedded demo few-shot pickles
-# (data/demo/ModelNetFewshot, written by tools/create_demo_data.py: 8192 x 6
-# clouds in the official format, 5 test clouds per class), with a short
-# schedule so that one fold trains in well under a minute on 2 CPU cores.
-# From scratch unless a pretrained backbone is given:
-#   python tools/fewshot.py configs/demo/vit-s_1xb16-coslr-6e_modelnet40-fewshot-demo.py \
-#       --way 5 --shot 10 --folds 0 1 [--load-from STAGE2_CKPT]
+# Demo few-shot folds on the embedded demo pickles.
+# Notes, sources and results: README.md beside this file.
 _base_ = ['../act/vit-s_1xb32-coslr-150e_modelnet40-fewshot.py']
 
 data_root = 'data/demo/ModelNetFewshot'

@@ -1,25 +1,5 @@
-# Demo twin of configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-objbg.py: the ACT classifier
-# (ViT-S backbone, 128 groups of 32 of the 2048 points, the paper's head and
-# optimiser) fine-tuned on the embedded demo data in the ScanObjectNN h5
-# format (data/demo/ScanObjectNN, OBJ_BG variant, written by
-# tools/create_demo_data.py: 10 procedurally generated classes, 300 train /
-# 100 test clouds). Same short schedule style as
-# configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py; a few minutes on 2 CPU cores.
-#
-# From scratch by default. A pretrained backbone (a Stage II checkpoint with
-# `backbone.*` keys) is loaded from the command line, as
-# tools/demo_pipeline.py --tasks scanobjectnn does:
-#   --cfg-options model.backbone.init_cfg.type=Pretrained \
-#       model.backbone.init_cfg.checkpoint=PATH \
-#       model.backbone.init_cfg.prefix=backbone.
-#
-# Batch 8 (not 16 as the ModelNet40 demo) for 148 iterations in 4 epochs:
-# the first mini-PointNet BatchNorm sees a variance of ~5e-6 (weights
-# initialised with std 0.02, small local coordinates) while its running
-# variance starts at 1 and keeps 0.9^N of it after N iterations (momentum
-# 0.1): ~100x the true variance after 72 iterations, where eval-mode
-# predictions collapsed to one class (OA 10%); after 148, OA 59% (chance
-# 10%). Validation runs once, at the end.
+# Demo fine-tune: the ScanObjectNN-format demo data (OBJ_BG).
+# Notes, sources and results: README.md beside this file.
 _base_ = [
     '../_base_/models/act_vits_cls.py',
     '../_base_/datasets/scanobjectnn.py',
