@@ -3,7 +3,8 @@
 _base_ = ['./_base_/axes.py']
 
 stages = dict(
-    stage1='configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py',
+    stage1='configs/demo/'
+    'act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py',
     stage2='configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py',
     finetune='configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py')
 

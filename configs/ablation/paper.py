@@ -3,7 +3,8 @@
 _base_ = ['./_base_/axes.py']
 
 stages = dict(
-    stage1='configs/act/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py',
+    stage1='configs/act/'
+    'act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py',
     stage2='configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py',
     finetune='configs/act/vit-s_1xb32-coslr-300e_modelnet40.py')
 

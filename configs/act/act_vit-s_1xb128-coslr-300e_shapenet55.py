@@ -7,7 +7,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-teacher_checkpoint = 'work_dirs/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55/epoch_300.pth'
+teacher_checkpoint = ('work_dirs/act-autoencoder_vit-b-p16_1xb64-coslr-300e_'
+                      'shapenet55/epoch_300.pth')
 model = dict(
     target_generator=dict(
         init_cfg=dict(type='Pretrained', checkpoint=teacher_checkpoint)))

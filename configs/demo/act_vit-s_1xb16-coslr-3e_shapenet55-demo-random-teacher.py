@@ -1,4 +1,4 @@
-# Stage II from the control teacher (act-autoencoder_minilm-l6-random_1xb8-coslr-2e_shapenet55-demo.py:
+# Stage II from the control teacher (act-autoencoder_minilm-l6-random_...:
 # MiniLM's architecture with random weights), otherwise exactly
 # act_vit-s_1xb16-coslr-3e_shapenet55-demo.py.
 _base_ = ['./act_vit-s_1xb16-coslr-3e_shapenet55-demo.py']
