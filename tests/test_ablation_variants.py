@@ -13,7 +13,7 @@ from _helpers import count_params as _count
 from mmdet3d.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-STAGE1 = osp.join(ROOT, 'configs', 'act', 'autoencoder_shapenet.py')
+STAGE1 = osp.join(ROOT, 'configs', 'act', 'act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py')
 
 VIT_B = 85_056_000  # 12 ViT-B blocks + final norm (ACT_SPEC.md)
 DEEP = 31_129_883  # the reference teacher's trainable parameters

@@ -546,8 +546,8 @@ def test_detect_layout(name, expected):
 def test_full_size_layouts_have_the_reference_counts():
     """The official layouts at their real sizes (shapes only) hold the
     reference's parameter counts (ACT_SPEC.md), and convert to exactly the
-    project models of configs/act/pretrain_shapenet.py and
-    finetune_scanobjectnn_hardest.py."""
+    project models of configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py and
+    vit-s_1xb32-coslr-300e_scanobjectnn-hardest.py."""
     sd = Official(meta=True).act_pretrain(full=True)
     params = {k: v for k, v in sd.items()
               if not k.endswith(('running_mean', 'running_var',
@@ -567,7 +567,7 @@ def test_full_size_layouts_have_the_reference_counts():
     assert count('proj_head.') == 147_840
     assert count('decoder_pos_embed.') == 50_048
     assert count('mask_token') == 384
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     out, report = convert_state_dict(sd, 'act_pretrain')
     check_against_target(out, report, cfg.model.to_dict())
     assert report.errors() == [] and report.not_in_source == []
@@ -578,7 +578,7 @@ def test_full_size_layouts_have_the_reference_counts():
     assert sum(v.numel() for k, v in sd.items() if not k.endswith(
         ('running_mean', 'running_var', 'num_batches_tracked'))) == 22_093_327
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/act/finetune_scanobjectnn_hardest.py'))
+        osp.join(ROOT, 'configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-hardest.py'))
     out, report = convert_state_dict(sd, 'act_finetune')
     check_against_target(out, report, cfg.model.to_dict())
     assert report.errors() == []
@@ -803,7 +803,7 @@ def test_recon_finetuned_maps_every_parameter_and_matches_its_forward():
     # the README's recipe: the ScanObjectNN config with the ReCon backbone
     # and head has exactly the converted keys (full width, 1152 = 3 x 384)
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/act/finetune_scanobjectnn_hardest.py'))
+        osp.join(ROOT, 'configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-hardest.py'))
     cfg.merge_from_dict({'model.backbone.type': 'ReConPointTransformer',
                          'model.head.cls_channels': 1152,
                          'model.backbone.init_cfg': None})
@@ -1090,7 +1090,7 @@ def test_cli_checks_against_a_config(tmp_path, capsys):
                tmp_path / 'small.pth')
     dst = str(tmp_path / 'out.pth')
     assert cli.main([src, dst, '--from', 'act_finetune', '--config',
-                     osp.join(ROOT, 'configs/act/finetune_modelnet40.py')
+                     osp.join(ROOT, 'configs/act/vit-s_1xb32-coslr-300e_modelnet40.py')
                      ]) == 1
     err = capsys.readouterr().err
     assert 'small.pth' in err and 'shape mismatches' in err
@@ -1201,7 +1201,7 @@ def test_converted_checkpoint_finetunes_with_load_from(tmp_path):
     work = tmp_path / 'work'
     cmd = [
         sys.executable, 'tools/train.py',
-        'configs/demo/finetune_modelnet40_demo.py', '--work-dir', str(work),
+        'configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py', '--work-dir', str(work),
         '--cfg-options', f'load_from={dst}', 'model.backbone.depth=2',
         'model.backbone.frozen_stages=2', 'train_cfg.max_epochs=1',
         'train_cfg.val_interval=10', 'train_dataloader.batch_size=4',

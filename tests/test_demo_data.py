@@ -376,7 +376,7 @@ def test_shapenetpart_format(demo):
 
 def test_scannet_rooms_read_by_the_demo_twin_config(demo, tmp_path):
     """The procedural rooms in mmdet3d's ScanNet layout, read by the stock
-    ScanNetDataset of configs/demo/3detr_scannet_demo.py: --scale 0.2 gives
+    ScanNetDataset of configs/demo/3detr_1xb8-40e_scannet-3d-demo.py: --scale 0.2 gives
     5 train / 2 val rooms of 10,000 points; every box encloses its object's
     points; the bytes depend on the seed only."""
     from mmengine.config import Config
@@ -390,7 +390,7 @@ def test_scannet_rooms_read_by_the_demo_twin_config(demo, tmp_path):
     assert info['metainfo']['dataset'] == 'scannet'
     assert [d['lidar_points']['lidar_path'] for d in info['data_list']] == [
         'scene0005_00.bin', 'scene0006_00.bin']
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/demo/3detr_scannet_demo.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/demo/3detr_1xb8-40e_scannet-3d-demo.py'))
     cfg.train_dataloader.dataset.data_root = str(root)
     train = DATASETS.build(cfg.train_dataloader.dataset)
     assert type(train).__name__ == 'ScanNetDataset' and len(train) == 5

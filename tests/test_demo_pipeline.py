@@ -86,9 +86,9 @@ def test_demo_pipeline_chains_the_stages(tmp_path):
     pictures = sorted(os.listdir(tmp_path / 'pictures'))
     assert pictures == [
         'curves_modelnet40.png', 'curves_pretraining.png',
-        'groups_autoencoder_shapenet_demo_test0.png',
-        'mask_pretrain_shapenet_demo_train0.png',
-        'reconstruction_autoencoder_shapenet_demo_test0.png'
+        'groups_act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo_test0.png',
+        'mask_act_vit-s_1xb16-coslr-3e_shapenet55-demo_train0.png',
+        'reconstruction_act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo_test0.png'
     ]
     from PIL import Image
     for name in pictures:

@@ -17,9 +17,9 @@ import torch
 from act_mmdet3d.datasets.demo_scenes import OBJECTS, write_scannet
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-VOTENET = 'configs/act/votenet_act_scannet.py'
-GROUPFREE = 'configs/act/groupfree3d_act_scannet.py'
-SUNRGBD = 'configs/act/votenet_act_sunrgbd.py'
+VOTENET = 'configs/act/votenet_act-vit-s_8xb8_scannet-3d.py'
+GROUPFREE = 'configs/act/groupfree3d_act-vit-s_head-L6-O256_4xb8_scannet-seg.py'
+SUNRGBD = 'configs/act/votenet_act-vit-s_8xb16_sunrgbd-3d.py'
 
 
 def small_config(path, base, data_root, **backbone):

@@ -28,8 +28,8 @@ def _load_tool(name):
 fewshot = _load_tool('fewshot')
 svm_probe = _load_tool('svm_probe')
 TINY_CLS = osp.join(ROOT, 'tests', 'data', 'tiny_cls.py')
-DEMO_CFG = osp.join(ROOT, 'configs', 'demo', 'fewshot_modelnet40_demo.py')
-PAPER_CFG = osp.join(ROOT, 'configs', 'act', 'fewshot_modelnet40.py')
+DEMO_CFG = osp.join(ROOT, 'configs', 'demo', 'vit-s_1xb16-coslr-6e_modelnet40-fewshot-demo.py')
+PAPER_CFG = osp.join(ROOT, 'configs', 'act', 'vit-s_1xb32-coslr-150e_modelnet40-fewshot.py')
 NAMES = ('sphere', 'box', 'rod')
 # class index (into NAMES) of each episode label, per fold
 FOLD_CLASSES = {0: (2, 0, 1), 1: (1, 2, 0)}

@@ -1,4 +1,4 @@
-"""The fine-tuning configs (configs/act/finetune_*.py and the ScanObjectNN
+"""The fine-tuning configs (configs/act/vit-s_1xb32-coslr-300e_*.py and the ScanObjectNN
 demo twin): they build, read small files written here in the official
 formats, carry the paper's values, load a Stage II ``backbone.*``
 checkpoint exactly, and vote only at test time (ModelNet40)."""
@@ -25,13 +25,13 @@ from mmdet3d.registry import DATASETS, MODELS
 from mmdet3d.structures import Det3DDataSample
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MN40 = 'configs/act/finetune_modelnet40.py'
+MN40 = 'configs/act/vit-s_1xb32-coslr-300e_modelnet40.py'
 SCAN = {
-    'obj_bg': 'configs/act/finetune_scanobjectnn_objbg.py',
-    'obj_only': 'configs/act/finetune_scanobjectnn_objonly.py',
-    'hardest': 'configs/act/finetune_scanobjectnn_hardest.py',
+    'obj_bg': 'configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-objbg.py',
+    'obj_only': 'configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-objonly.py',
+    'hardest': 'configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-hardest.py',
 }
-SCAN_DEMO = 'configs/demo/finetune_scanobjectnn_demo.py'
+SCAN_DEMO = 'configs/demo/vit-s_1xb8-coslr-4e_scanobjectnn-objbg-demo.py'
 PAPER = [MN40] + list(SCAN.values())
 ALL = PAPER + [SCAN_DEMO]
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -153,7 +153,7 @@ def test_paper_values(path):
     assert head.label_smoothing == 0 and head.dropout == 0.5
     assert backbone.init_cfg == dict(
         type='Pretrained', checkpoint=cfg.pretrained, prefix='backbone.')
-    assert cfg.pretrained == 'work_dirs/pretrain_shapenet/epoch_300.pth'
+    assert cfg.pretrained == 'work_dirs/act_vit-s_1xb128-coslr-300e_shapenet55/epoch_300.pth'
     if path == MN40:
         assert (backbone.num_groups, backbone.group_size) == (64, 32)
         assert head.num_classes == 40

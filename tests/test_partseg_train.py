@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO = 'configs/demo/partseg_shapenetpart_demo.py'
-FULL = 'configs/act/partseg_shapenetpart.py'
+DEMO = 'configs/demo/vit-s_1xb16-coslr-4e_shapenetpart-demo.py'
+FULL = 'configs/act/vit-s_1xb16-coslr-300e_shapenetpart.py'
 
 # the demo config shrunk to a quick test: a 4-block, 96-wide transformer
 # over 32 groups x 16 of 512 points, 4 epochs at batch 8

@@ -265,7 +265,7 @@ def test_teacher_dtype(dtype):
 
 # ------------------------------------------------------------- training
 def _optim_wrapper(model, lr=1e-3):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     optim_cfg.optimizer.lr = lr
     return build_optim_wrapper(model, optim_cfg)
@@ -380,7 +380,8 @@ def test_parameter_counts_match_the_reference():
 
 # --------------------------------------------------------------- configs
 def test_pretrain_config_reads_like_the_paper():
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/'
+                                   'act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     assert cfg.custom_imports['imports'] == [
         'act_mmdet3d', 'act_mmdet3d.compat.install'
     ]
@@ -407,14 +408,14 @@ def test_pretrain_config_reads_like_the_paper():
     assert tg.type == 'ACTTeacherAutoencoder'
     assert tg.init_cfg == dict(
         type='Pretrained',
-        checkpoint='work_dirs/autoencoder_shapenet/epoch_300.pth')
+        checkpoint='work_dirs/act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55/epoch_300.pth')
 
 
 def test_pretrains_on_demo_shapenet_through_the_pipeline():
     """The real dataset + pipeline + preprocessor feed the pretrainer."""
     from mmengine.dataset import pseudo_collate
     from mmdet3d.registry import DATASETS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg.data_root = osp.join(ROOT, 'data/demo/ShapeNet55-34')
     ds_cfg.pipeline[0]['num_points'] = 256
@@ -525,7 +526,7 @@ def test_runner_trains_one_epoch_and_checkpoint_feeds_a_classifier(tmp_path):
     teacher, small widths, demo ShapeNet-55) and its epoch checkpoint
     loads into a classifier backbone with ``prefix='backbone.'``."""
     from mmengine.runner import Runner
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     cfg.model = _small_model_cfg()
     cfg.work_dir = str(tmp_path / 'work')
     dl = cfg.train_dataloader
@@ -579,7 +580,7 @@ def _write_shapenet55(root, n_train=2, n_test=2, seed=0):
 
 
 def test_full_size_config_runs_one_real_iteration(tmp_path):
-    """``configs/act/pretrain_shapenet.py`` as written (ViT-S student,
+    """``configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py`` as written (ViT-S student,
     ViT-B/16-384 teacher loaded strictly from a Stage I checkpoint) runs one
     iteration under the Runner on a ShapeNet-55 folder written here; only
     the batch size, the data root and the teacher's weights (random, as no
@@ -587,7 +588,7 @@ def test_full_size_config_runs_one_real_iteration(tmp_path):
     from mmengine.runner import Runner
     data_root = tmp_path / 'ShapeNet55-34'
     _write_shapenet55(data_root)
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/pretrain_shapenet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py'))
     # the Stage I checkpoint: the full-size teacher with random weights
     torch.manual_seed(0)
     teacher = MODELS.build(

@@ -21,7 +21,7 @@ def test_lm_teacher_loads_strictly_from_the_installed_package():
     assert osp.isfile(osp.join(folder, 'model.safetensors'))
     saved = load_file(osp.join(folder, 'model.safetensors'))
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/demo/autoencoder_shapenet_demo.py'))
+        osp.join(ROOT, 'configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py'))
     teacher = MODELS.build(cfg.model)
     t = teacher.transformer
     assert (t.transformer_type, t.depth, t.embed_dims) == ('lm', 6, 384)

@@ -2,7 +2,7 @@
 determinism and tools/analysis_tools/multi_seed.py, gradient accumulation,
 FSDP.
 
-The Stage II runs use configs/demo/pretrain_shapenet_demo.py shrunk to a
+The Stage II runs use configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py shrunk to a
 tiny student and a tiny Stage I teacher written here (12 demo clouds,
 batch 4: 3 iterations an epoch, 2 epochs, a checkpoint every 2
 iterations), keeping everything random of the real run: random point
@@ -42,7 +42,7 @@ TEACHER = dict(
     vit_name='test_vit', num_prompts=4, allow_random_teacher=True)
 
 STAGE2_CONFIG = """
-_base_ = ['{root}/configs/demo/pretrain_shapenet_demo.py']
+_base_ = ['{root}/configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py']
 custom_imports = dict(
     imports=['act_mmdet3d', 'act_test_kill_hook'], allow_failed_imports=False)
 custom_hooks = [dict(type='_ACTTestKillHook')]
@@ -547,20 +547,20 @@ def test_accumulate_two_equals_double_batch(tmp_path):
 
 # ------------------------------------------------------------------ FSDP
 def test_fsdp_config_builds_and_trains_on_two_gloo_processes(stage2):
-    """configs/act/pretrain_shapenet_fsdp.py: FlexibleRunner + FSDPStrategy;
+    """configs/act/act_vit-s_8xb128-fsdp-coslr-300e_shapenet55.py: FlexibleRunner + FSDPStrategy;
     2 CPU processes (gloo) train one iteration and write a full checkpoint
     with the plain Stage II keys."""
     from mmengine.config import Config
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'act', 'pretrain_shapenet_fsdp.py'))
+        osp.join(ROOT, 'configs', 'act', 'act_vit-s_8xb128-fsdp-coslr-300e_shapenet55.py'))
     assert cfg.runner_type == 'FlexibleRunner'
     assert cfg.strategy.type == 'FSDPStrategy'
     assert cfg.strategy.model_wrapper.use_orig_params is True
     fsdp_config = stage2['root'] / 'pretrain_tiny_fsdp.py'
     fsdp_config.write_text(
         STAGE2_CONFIG.format(root=ROOT, teacher=stage2['teacher']).replace(
-            'configs/demo/pretrain_shapenet_demo.py',
-            'configs/act/pretrain_shapenet_fsdp.py') + '''
+            'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py',
+            'configs/act/act_vit-s_8xb128-fsdp-coslr-300e_shapenet55.py') + '''
 train_dataloader.update(
     batch_size=2, num_workers=0,
     dataset=dict(data_root=data_root, split='train', indices=4,

@@ -30,7 +30,7 @@ def test_config_names_the_reliable_runtime(config):
 def test_train_tool_trains_the_config_as_written(tmp_path):
     path = tmp_path / 'plain_runtime.py'
     path.write_text(
-        f"_base_ = ['{ROOT}/configs/demo/finetune_modelnet40_demo.py']\n"
+        f"_base_ = ['{ROOT}/configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py']\n"
         "default_hooks = dict(checkpoint=dict(type='CheckpointHook'))\n"
         "train_cfg = dict(type='EpochBasedTrainLoop')\n")
     sys.path.insert(0, osp.join(ROOT, 'tools'))

@@ -1,4 +1,4 @@
-"""configs/act/semseg_s3dis.py through mmdet3d's own S3DIS dataset, pipeline,
+"""configs/act/vit-s_1xb32-coslr-60e_s3dis-seg.py through mmdet3d's own S3DIS dataset, pipeline,
 sliding-window inference and SegMetric, on synthetic rooms written exactly as
 mmdet3d's ``tools/create_data.py s3dis`` leaves them (v2 info pkl)."""
 import json
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = 'configs/act/semseg_s3dis.py'
+CONFIG = 'configs/act/vit-s_1xb32-coslr-60e_s3dis-seg.py'
 
 
 def synthetic_room(rng, n=3000):

@@ -20,8 +20,8 @@ from _helpers import count_params as _count
 from mmdet3d.registry import METRICS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'act', 'autoencoder_shapenet.py')
-DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'autoencoder_shapenet_demo.py')
+CONFIG = osp.join(ROOT, 'configs', 'act', 'act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py')
+DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py')
 
 
 def _tiny_cfg(**kwargs):

@@ -637,7 +637,7 @@ CONFIGS = {
     'configs/3detr/3detr-m_1xb8_scannet-3d.py':
     ('ThreeDETREncoder', 7_438_555),
     'configs/3detr/3detr_1xb8_sunrgbd-3d.py': ('ThreeDETREncoder', 7_309_289),
-    'configs/act/3detr_act_scannet.py': ('ACTSceneBackbone', None),
+    'configs/act/3detr_act-vit-s_1xb8_scannet-3d.py': ('ACTSceneBackbone', None),
 }
 
 
@@ -665,15 +665,15 @@ def test_configs_build_through_the_registry(config):
 
 
 def test_act_demo_twin_reads_the_student_make_demo_writes():
-    """configs/demo/3detr_act_scannet_demo.py initialises its backbone from
+    """configs/demo/3detr_act-vit-s_1xb8-40e_scannet-3d-demo.py initialises its backbone from
     the last checkpoint of the demo's Stage II (pretrained teacher) run, at
     the path tools/demo_pipeline.py writes, and validates with precise BN
     statistics."""
     from mmengine.config import Config
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/demo/3detr_act_scannet_demo.py'))
+        osp.join(ROOT, 'configs/demo/3detr_act-vit-s_1xb8-40e_scannet-3d-demo.py'))
     stage2 = Config.fromfile(
-        osp.join(ROOT, 'configs/demo/pretrain_shapenet_demo.py'))
+        osp.join(ROOT, 'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py'))
     assert cfg.model.backbone.init_cfg.checkpoint == osp.join(
         'work_dirs/demo/pretrain', f'epoch_{stage2.train_cfg.max_epochs}.pth')
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
@@ -682,7 +682,7 @@ def test_act_demo_twin_reads_the_student_make_demo_writes():
     assert [h.type for h in cfg.custom_hooks] == ['PreciseBNHook']
     # the twin is the 3DETR demo with only the backbone swapped
     base = Config.fromfile(
-        osp.join(ROOT, 'configs/demo/3detr_scannet_demo.py'))
+        osp.join(ROOT, 'configs/demo/3detr_1xb8-40e_scannet-3d-demo.py'))
     assert cfg.train_dataloader.dataset.data_root == \
         base.train_dataloader.dataset.data_root == 'data/demo/scannet/'
     assert cfg.model.bbox_head.num_classes == 3
@@ -726,12 +726,12 @@ def scannet_rooms(tmp_path_factory):
 
 
 @pytest.mark.parametrize('base,backbone,options', [
-    ('configs/demo/3detr_scannet_demo.py', dict(), []),
+    ('configs/demo/3detr_1xb8-40e_scannet-3d-demo.py', dict(), []),
     # the ACT swap from scratch: a small ACT backbone at the head's rate
     # (not the 0.1 x meant for a pretrained one); the demo config's
     # PreciseBNHook matters here: without it this run tests at mAP_0.25
     # 0.03 (the mini-PointNet's BatchNorm lag, see the config)
-    ('configs/demo/3detr_act_scannet_demo.py',
+    ('configs/demo/3detr_act-vit-s_1xb8-40e_scannet-3d-demo.py',
      dict(init_cfg=None, depth=2, embed_dims=96, num_heads=3, num_seeds=512,
           group_size=16),
      ['optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=1.0']),

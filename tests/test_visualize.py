@@ -21,10 +21,10 @@ from PIL import Image
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
-AE = osp.join(ROOT, 'configs/demo/autoencoder_shapenet_demo.py')
-PRETRAIN = osp.join(ROOT, 'configs/demo/pretrain_shapenet_demo.py')
-PARTSEG = osp.join(ROOT, 'configs/demo/partseg_shapenetpart_demo.py')
-CLS = osp.join(ROOT, 'configs/demo/finetune_modelnet40_demo.py')
+AE = osp.join(ROOT, 'configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py')
+PRETRAIN = osp.join(ROOT, 'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py')
+PARTSEG = osp.join(ROOT, 'configs/demo/vit-s_1xb16-coslr-4e_shapenetpart-demo.py')
+CLS = osp.join(ROOT, 'configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py')
 TINY_TEACHER = [
     'model.encoder_dims=32', 'model.num_tokens=64', 'model.tokens_dims=32',
     'model.decoder_dims=32', 'model.vit_name=test_vit', 'model.num_prompts=2',
@@ -281,7 +281,7 @@ def test_mask_ratio_0_vs_08_through_the_cli(tmp_path):
                                       str(tmp_path / 'r0')])
     (eighty, ) = visualize.main(base + ['--mask-ratio', '0.8', '--out',
                                         str(tmp_path / 'r8')])
-    assert osp.basename(zero) == 'mask_pretrain_shapenet_demo_train2.png'
+    assert osp.basename(zero) == 'mask_act_vit-s_1xb16-coslr-3e_shapenet55-demo_train2.png'
     assert differ(png(zero, (400, 300)), png(eighty, (400, 300))) > 0.01
 
     # the masks themselves: none vs round(0.8 * 32) = 26 of 32 groups, the
@@ -322,7 +322,7 @@ def test_reconstruction_and_groups_from_a_stage1_checkpoint(tmp_path):
                    cfg_options=TINY_TEACHER,
                    draw_kwargs=dict(size=(400, 300)))
     assert osp.basename(paths[0]) == (
-        'groups_autoencoder_shapenet_demo_test0.png')
+        'groups_act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo_test0.png')
     png(paths[0], (400, 300))
 
     # the CD-L1 in the title is ChamferDistanceMetric's for that sample
@@ -347,8 +347,8 @@ def test_partseg_cli_path(tmp_path):
                             '--out', str(tmp_path), '--size', '360', '300',
                             '--cfg-options', *TINY_SEG])
     assert [osp.basename(p) for p in paths] == [
-        'partseg_partseg_shapenetpart_demo_test0.png',
-        'partseg_partseg_shapenetpart_demo_test3.png'
+        'partseg_vit-s_1xb16-coslr-4e_shapenetpart-demo_test0.png',
+        'partseg_vit-s_1xb16-coslr-4e_shapenetpart-demo_test3.png'
     ]
     for path in paths:
         png(path, (360, 300))
@@ -360,7 +360,7 @@ def test_tsne_of_60_clouds(tmp_path):
     (path, ) = render('tsne', CLS, None, out_dir=str(tmp_path),
                       cfg_options=TINY_BACKBONE, max_samples=60,
                       draw_kwargs=dict(size=(500, 400)))
-    assert osp.basename(path) == 'tsne_finetune_modelnet40_demo_test.png'
+    assert osp.basename(path) == 'tsne_vit-s_1xb16-coslr-6e_modelnet40-demo_test.png'
     png(path, (500, 400))
     # 60 clouds evenly spaced over the split cover every class
     from act_mmdet3d.visualization.api import (build_dataset, build_model,
@@ -471,10 +471,10 @@ test_dataloader = dict(dataset=dict(
 
 
 def test_detection_cli_on_the_act_votenet_config(tmp_path, scannet_root):
-    """configs/act/votenet_act_scannet.py (mmdet3d's VoteNet, ACT
+    """configs/act/votenet_act-vit-s_8xb8_scannet-3d.py (mmdet3d's VoteNet, ACT
     backbone), shrunk, a randomly initialised checkpoint, on CPU."""
     import visualize
-    config = osp.join(ROOT, 'configs/act/votenet_act_scannet.py')
+    config = osp.join(ROOT, 'configs/act/votenet_act-vit-s_8xb8_scannet-3d.py')
     opts = [
         'model.backbone.embed_dims=32', 'model.backbone.depth=2',
         'model.backbone.num_heads=2', 'model.backbone.num_seeds=256',
@@ -486,7 +486,7 @@ def test_detection_cli_on_the_act_votenet_config(tmp_path, scannet_root):
     (path, ) = visualize.main(['detection', config, ckpt, '--out',
                                str(tmp_path), '--size', '640', '300',
                                '--cfg-options', *opts])
-    assert osp.basename(path) == 'detection_votenet_act_scannet_test0.png'
+    assert osp.basename(path) == 'detection_votenet_act-vit-s_8xb8_scannet-3d_test0.png'
     png(path, (640, 300))
 
 

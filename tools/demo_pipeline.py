@@ -3,9 +3,9 @@ student than the same teacher with random weights, or no pretraining?
 
 Three students, same seed, data, budget and schedule:
 
-    (a) pretrained teacher   Stage I configs/demo/autoencoder_shapenet_demo.py
+    (a) pretrained teacher   Stage I configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py
                              (all-MiniLM-L6-v2, prompt-tuned), then Stage II
-                             configs/demo/pretrain_shapenet_demo.py
+                             configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py
     (b) random teacher       the same with MiniLM's architecture and RANDOM
                              weights (*_demo_random.py)
     (c) from scratch         no pretraining
@@ -53,10 +53,10 @@ from act_mmdet3d.utils import last_val, run_stage, train_curve, val_curve
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: teacher -> (Stage I config, Stage II config)
 TEACHERS = {
-    'pretrained': ('configs/demo/autoencoder_shapenet_demo.py',
-                   'configs/demo/pretrain_shapenet_demo.py'),
-    'random': ('configs/demo/autoencoder_shapenet_demo_random.py',
-               'configs/demo/pretrain_shapenet_demo_random.py'),
+    'pretrained': ('configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py',
+                   'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py'),
+    'random': ('configs/demo/act-autoencoder_minilm-l6-random_1xb8-coslr-2e_shapenet55-demo.py',
+               'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo-random-teacher.py'),
 }
 #: the three students of the question, in table order
 STUDENTS = {
@@ -68,9 +68,9 @@ STAGE1_CONFIG, STAGE2_CONFIG = TEACHERS['pretrained']
 #: the converted real shapes (tools/dataset_converters/sweethome3d.py)
 REAL_ROOT = 'data/real'
 TASK_CONFIGS = {
-    'modelnet40': 'configs/demo/finetune_modelnet40_demo.py',
-    'scanobjectnn': 'configs/demo/finetune_scanobjectnn_demo.py',
-    'shapenetpart': 'configs/demo/partseg_shapenetpart_demo.py',
+    'modelnet40': 'configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py',
+    'scanobjectnn': 'configs/demo/vit-s_1xb8-coslr-4e_scanobjectnn-objbg-demo.py',
+    'shapenetpart': 'configs/demo/vit-s_1xb16-coslr-4e_shapenetpart-demo.py',
 }
 #: the two validation figures reported per task: (metric key, label)
 TASK_METRICS = {

@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/test.py configs/act/finetune_modelnet40.py ckpt.pth
+    python tools/test.py configs/act/vit-s_1xb32-coslr-300e_modelnet40.py ckpt.pth
 """
 import argparse
 import os

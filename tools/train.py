@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/train.py configs/act/pretrain_shapenet.py
+    python tools/train.py configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume
     python tools/train.py CONFIG --cfg-options train_dataloader.batch_size=16
     python tools/train.py CONFIG --seed 1 --accumulate 2

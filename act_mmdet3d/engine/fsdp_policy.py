@@ -1,4 +1,4 @@
-"""FSDP wrapping policy for ACT models (``configs/act/*_fsdp.py``)."""
+"""FSDP wrapping policy for ACT models (``configs/act/*-fsdp-*.py``)."""
 from mmengine.registry import FUNCTIONS
 from torch import nn
 

@@ -34,13 +34,9 @@ model = dict(
         no_object_weight=0.1))
 
 num_points = 20000
+# the ScanNet recipe's loading (xyz of the 6 stored dims) and packing steps
 train_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
+    _base_.train_pipeline[0],
     dict(type='LoadAnnotations3D'),
     dict(
         type='RandomFlip3D',
@@ -52,19 +48,12 @@ train_pipeline = [
         scale_ratio_range=[0.85, 1.15],
         shift_height=False),
     dict(type='PointSample', num_points=num_points),
-    dict(
-        type='Pack3DDetInputs',
-        keys=['points', 'gt_bboxes_3d', 'gt_labels_3d'])
+    _base_.train_pipeline[-1],
 ]
 test_pipeline = [
-    dict(
-        type='LoadPointsFromFile',
-        coord_type='DEPTH',
-        shift_height=False,
-        load_dim=6,
-        use_dim=[0, 1, 2]),
+    _base_.test_pipeline[0],
     dict(type='PointSample', num_points=num_points),
-    dict(type='Pack3DDetInputs', keys=['points'])
+    _base_.test_pipeline[-1],
 ]
 _dataset = dict(
     type='SUNRGBDDataset',
@@ -88,20 +77,6 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=7e-4))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / 7e-4,
-        by_epoch=True,
-        begin=0,
-        end=9,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=1071,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=9,
-        end=1080,
-        convert_to_iter_based=True)
-]
+# the ScanNet recipe's schedule, its warm-up from 1e-6 to the higher base lr
+param_scheduler = _base_.param_scheduler
+param_scheduler[0]['start_factor'] = 1e-6 / 7e-4

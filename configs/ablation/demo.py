@@ -1,22 +1,12 @@
-# The ACT analysis on the embedded demo data (tools/create_demo_data.py):
-# Stage I -> Stage II -> linear SVM probe + short fine-tune, per cell of the
-# grid and per seed.
-#
-#   python tools/ablate.py configs/ablation/demo.py
-#   python tools/ablate.py configs/ablation/demo.py \
-#       --grid teacher=random,none prompts=deep,none --seeds 0 1 2
-#
-# The demo teacher ViT has RANDOM weights (none can be downloaded here):
-# `teacher=random` vs `none` compares a random transformer with no
-# transformer, not 2D knowledge with none. `teacher=pretrained` needs
-# --set vit_weights=<a local vit_tiny_patch16_224 file>, `teacher=lm`
-# --set lm_path=<a local transformers folder>.
+# The ACT analysis grid on the embedded demo data (tools/ablate.py).
+# Notes, sources and results: README.md beside this file.
 _base_ = ['./_base_/axes.py']
 
 stages = dict(
-    stage1='configs/demo/autoencoder_shapenet_demo.py',
-    stage2='configs/demo/pretrain_shapenet_demo.py',
-    finetune='configs/demo/finetune_modelnet40_demo.py')
+    stage1='configs/demo/'
+    'act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py',
+    stage2='configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py',
+    finetune='configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py')
 
 grid = dict(teacher=['random', 'none'], target=['act', 'mae'])
 seeds = [0, 1]

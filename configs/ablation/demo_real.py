@@ -1,13 +1,5 @@
-# ACT's question on the real shapes (make demo-data: Sweet Home 3D's
-# furniture catalogue converted by tools/dataset_converters/sweethome3d.py):
-# does the pretrained MiniLM teacher (lm) teach a better student than the
-# same architecture with random weights (lm_random), Point-MAE's point target
-# (mae) or no pretraining (scratch)?
-#
-#   python tools/ablate.py configs/ablation/demo_real.py --seeds 0 1 2
-#
-# Runs per seed on 2 idle cores (about 32 min, 2026-12-06): 2 Stage I
-# (~4.5 min each), 3 Stage II, 4 fine-tunes (~2.5 min each), 4 SVM probes.
+# ACT's question on the real shapes (make demo-data).
+# Notes, sources and results: README.md beside this file.
 _base_ = ['./demo.py']
 
 grid = dict(teacher=['lm', 'lm_random'], target=['act', 'mae', 'scratch'])

@@ -1,21 +1,12 @@
-# The ACT analysis at the paper's scale: the real Stage I / Stage II /
-# ModelNet40 configs (300 epochs each), ShapeNet-55 and ModelNet40 under
-# data/ (see the README, "Real datasets"), three seeds per cell.
-#
-#   python tools/ablate.py configs/ablation/paper.py \
-#       --grid teacher=pretrained,random,none \
-#       --set vit_weights=checkpoints/vit_base_patch16_384.npz
-#
-# Two 300-epoch pretraining runs and a 300-epoch fine-tune per cell and
-# seed: GPU-days per cell. Scale the runs with tools/dist_train.sh by
-# running the stage configs that tools/ablate.py writes under
-# <work dir>/configs/ (--dry-run writes them without training).
+# The ACT analysis at the paper's scale.
+# Notes, sources and results: README.md beside this file.
 _base_ = ['./_base_/axes.py']
 
 stages = dict(
-    stage1='configs/act/autoencoder_shapenet.py',
-    stage2='configs/act/pretrain_shapenet.py',
-    finetune='configs/act/finetune_modelnet40.py')
+    stage1='configs/act/'
+    'act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py',
+    stage2='configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py',
+    finetune='configs/act/vit-s_1xb32-coslr-300e_modelnet40.py')
 
 grid = dict(teacher=['pretrained', 'random', 'none'])
 seeds = [0, 1, 2]

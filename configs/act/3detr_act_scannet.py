@@ -1,32 +1,3 @@
-# ACT's detection setup (the paper's Table: ScanNetV2 AP25 63.8 / AP50
-# 42.1 against 3DETR's 62.1 / 37.9): 3DETR on ScanNet v2 with the ACT
-# transformer in place of 3DETR's pre-encoder and encoder. The Stage II
-# student (configs/act/pretrain_shapenet.py) loads with prefix='backbone.';
-# its 2048 seed tokens (FPS + 32-NN groups, the mini-PointNet, 12 ViT-S
-# blocks) are projected to the 256 channels the 3DETR head reads.
-#
-# The paper does not give the backbone's learning-rate multiplier (and no
-# detection code was released); 0.1 x the head's learning rate, as the
-# project's VoteNet / Group-Free 3D swaps, is this config's choice.
-_base_ = ['../3detr/3detr_1xb8_scannet-3d.py']
-
-pretrained = 'work_dirs/pretrain_shapenet/epoch_300.pth'
-
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='ACTSceneBackbone',
-        in_channels=3,
-        num_seeds=2048,  # the 2048 tokens of 3DETR's pre-encoder
-        group_size=32,
-        embed_dims=384,
-        depth=12,
-        num_heads=6,
-        drop_path_rate=0.1,
-        fp_channels=(256, ),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    bbox_head=dict(in_channels=256))
-
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+# Old name, kept for existing scripts (same config, same work dir):
+_base_ = ['./3detr_act-vit-s_1xb8_scannet-3d.py']
+work_dir = 'work_dirs/3detr_act-vit-s_1xb8_scannet-3d'

@@ -1,7 +1,6 @@
-# The control of the demo's teacher: the same MiniLM architecture (6 BERT
-# layers, 384 wide, read from the package's config.json) with RANDOM weights,
-# trained exactly as autoencoder_shapenet_demo.py. Same idea, same
-# transformer, no pretrained knowledge.
-_base_ = ['./autoencoder_shapenet_demo.py']
-
-model = dict(lm_random_init=True)
+# Old name, kept for existing scripts (same config, same work dir):
+_base_ = [
+    './act-autoencoder_minilm-l6-random_1xb8-coslr-2e_shapenet55-demo.py'
+]
+work_dir = 'work_dirs/' \
+    'act-autoencoder_minilm-l6-random_1xb8-coslr-2e_shapenet55-demo'

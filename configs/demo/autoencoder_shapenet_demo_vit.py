@@ -1,10 +1,6 @@
-# The demo's earlier teacher: a randomly initialised ViT-Ti/16
-# (allow_random_teacher: no 2D knowledge; no pretrained ViT can be fetched
-# here), otherwise as autoencoder_shapenet_demo.py.
-_base_ = ['./autoencoder_shapenet_demo.py']
-
-model = dict(
-    teacher_type='vit',
-    lm_path=None,
-    vit_weights=None,
-    allow_random_teacher=True)
+# Old name, kept for existing scripts (same config, same work dir):
+_base_ = [
+    './act-autoencoder_vit-ti-p16-random_1xb8-coslr-2e_shapenet55-demo.py'
+]
+work_dir = 'work_dirs/' \
+    'act-autoencoder_vit-ti-p16-random_1xb8-coslr-2e_shapenet55-demo'

@@ -8,7 +8,7 @@ Usage::
     python tools/analysis_tools/benchmark.py --only pretrain  # as a section
 
 Measured in one run, on CPU, on the full-size Stage II model of
-``configs/act/pretrain_shapenet.py`` (ViT-S student masking 80% of 64 groups
+``configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py`` (ViT-S student masking 80% of 64 groups
 of 32, 2-block decoder, distillation head, the Stage I teacher with its
 frozen ViT-B/16-384; random teacher weights via ``allow_random_teacher``,
 which take the same time as trained ones) and its AdamW optim wrapper:
@@ -50,7 +50,7 @@ from act_mmdet3d.utils.benchmark import (format_table, machine_info,
                                          matmul_gflops, progress_logger)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = osp.join(ROOT, 'configs/act/pretrain_shapenet.py')
+DEFAULT_CONFIG = osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py')
 NO_WASTE_MAX = 1.15
 BF16_SPEEDUP_MIN = 1.8
 BF16_COSINE_MIN = 0.99

@@ -32,7 +32,7 @@ Sections:
   Stage I sizes against brute force, values against float64 cKDTree.
 * ``detection``: a training step (batch 1, 40,000 points, forward + loss +
   backward + AdamW) of 3DETR, 3DETR-m and the 3DETR + ACT swap, as a ratio
-  to VoteNet with the ACT backbone (``configs/act/votenet_act_scannet.py``).
+  to VoteNet with the ACT backbone (``configs/act/votenet_act-vit-s_8xb8_scannet-3d.py``).
 * ``backbone``: ``tools/analysis_tools/bench_backbone.py``, run in a
   subprocess.
 * ``pretrain``: the Stage II training step,
@@ -378,10 +378,10 @@ def detection_section(args, progress):
     rows = []
     base = None
     for name, config in (
-            ('VoteNet + ACT (baseline)', 'configs/act/votenet_act_scannet.py'),
+            ('VoteNet + ACT (baseline)', 'configs/act/votenet_act-vit-s_8xb8_scannet-3d.py'),
             ('3DETR', 'configs/3detr/3detr_1xb8_scannet-3d.py'),
             ('3DETR-m', 'configs/3detr/3detr-m_1xb8_scannet-3d.py'),
-            ('3DETR + ACT', 'configs/act/3detr_act_scannet.py')):
+            ('3DETR + ACT', 'configs/act/3detr_act-vit-s_1xb8_scannet-3d.py')):
         progress(f'detection: {name}')
         seconds = detection_step_time(config, points, boxes, labels,
                                       args.budget * 10)

@@ -11,7 +11,7 @@ validation record (``vis_data/scalars.json``); a config without validation
 Example::
 
     python tools/analysis_tools/multi_seed.py \\
-        configs/act/finetune_modelnet40.py \\
+        configs/act/vit-s_1xb32-coslr-300e_modelnet40.py \\
         --seeds 0 1 2 --work-dir work_dirs/mn40_seeds --metric overall_acc
     # extra train.py arguments follow the known ones:
     python tools/analysis_tools/multi_seed.py CONFIG --seeds 0 1 \\

@@ -10,10 +10,10 @@ features is scored on the test features.
 Example::
 
     python tools/analysis_tools/svm_probe.py \
-        configs/act/finetune_modelnet40.py \
-        work_dirs/pretrain_shapenet/epoch_300.pth
+        configs/act/vit-s_1xb32-coslr-300e_modelnet40.py \
+        work_dirs/act_vit-s_1xb128-coslr-300e_shapenet55/epoch_300.pth
     python tools/analysis_tools/svm_probe.py \
-        configs/demo/finetune_modelnet40_demo.py \
+        configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py \
         --out work_dirs/svm_probe/demo_random.json      # random init
 
 CHECKPOINT may be a Stage II pretrainer checkpoint or a fine-tuned

@@ -12,7 +12,7 @@ and of the Gumbel-sampled codes Stage II uses, and how often the two agree.
 Example::
 
     python tools/analysis_tools/target_diversity.py \
-        configs/demo/autoencoder_shapenet_demo.py \
+        configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py \
         work_dirs/demo/autoencoder/epoch_2.pth --out diversity.json
 
 CONFIG is a Stage I config (its ``model`` is the teacher) or a Stage II

@@ -28,16 +28,16 @@ Modes:
 Examples::
 
     python tools/analysis_tools/visualize.py reconstruction \\
-        configs/demo/autoencoder_shapenet_demo.py \\
+        configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py \\
         work_dirs/demo/autoencoder/epoch_2.pth --index 0 3 --out work_dirs/vis
     python tools/analysis_tools/visualize.py mask \\
-        configs/demo/pretrain_shapenet_demo.py \\
+        configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py \\
         work_dirs/demo/pretrain/epoch_6.pth --mask-ratio 0.8
     python tools/analysis_tools/visualize.py curves \\
         work_dirs/demo/finetune_modelnet40_* \\
         --labels pretrained scratch
     python tools/analysis_tools/visualize.py tsne \\
-        configs/demo/finetune_modelnet40_demo.py \\
+        configs/demo/vit-s_1xb16-coslr-6e_modelnet40-demo.py \\
         work_dirs/demo/pretrain/epoch_6.pth --max-samples 100
 
 Files: ``<out>/<mode>_<config name>_<split><index>.png``,

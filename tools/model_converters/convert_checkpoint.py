@@ -13,7 +13,7 @@ Example::
     # a fine-tuned ScanObjectNN model, checked against the project config
     python tools/model_converters/convert_checkpoint.py \
         ckpts/scan_hardest.pth work_dirs/converted/act_scan_hardest.pth \
-        --from act_finetune --config configs/act/finetune_scanobjectnn_hardest.py
+        --from act_finetune --config configs/act/vit-s_1xb32-coslr-300e_scanobjectnn-hardest.py
 
 Layouts (``--from``): one module each in ``act_mmdet3d/converters/`` and
 the model zoo docs; ``auto`` detects the layout from the key names.

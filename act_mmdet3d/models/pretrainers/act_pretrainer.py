@@ -40,7 +40,8 @@ def load_teacher_checkpoint(teacher: torch.nn.Module,
         raise FileNotFoundError(
             f'teacher checkpoint {filename!r} (target_generator.init_cfg.'
             'checkpoint) does not exist; train Stage I first, e.g. '
-            'python tools/train.py configs/act/autoencoder_shapenet.py')
+            'python tools/train.py configs/act/'
+            'act-autoencoder_vit-b-p16_1xb64-coslr-300e_shapenet55.py')
     try:
         state = load_prefixed_state_dict(teacher, filename, prefix)
     except RuntimeError as err:

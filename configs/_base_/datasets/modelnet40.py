@@ -1,5 +1,6 @@
 # ModelNet40 shape classification, 1k points from the official FPS cache
-# (modelnet40_{train,test}_8192pts_fps.dat), as the reference fine-tunes.
+# (modelnet40_{train,test}_8192pts_fps.dat), as the reference fine-tunes
+# (ModelNet40Dataset's format='auto': the cache when it exists).
 dataset_type = 'ModelNet40Dataset'
 data_root = 'data/ModelNet/modelnet40_normal_resampled'
 num_points = 1024
@@ -29,7 +30,6 @@ train_dataloader = dict(
         data_root=data_root,
         split='train',
         num_points=num_points,
-        format='auto',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
@@ -42,7 +42,6 @@ val_dataloader = dict(
         data_root=data_root,
         split='test',
         num_points=num_points,
-        format='auto',
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

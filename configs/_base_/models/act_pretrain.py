@@ -3,6 +3,8 @@
 # -> 2-block decoder with mask tokens -> linear 384->384 at the masked
 # groups -> 1 + mean(-cos) against the frozen Stage I teacher's features
 # (after its second DGCNN) of the same groups.
+_base_ = ['./act_teacher_vit-b.py']
+
 model = dict(
     type='ACTPretrainer',
     data_preprocessor=dict(type='PointDataPreprocessor'),
@@ -28,16 +30,7 @@ model = dict(
     # The Stage I teacher (frozen). Its weights, the frozen ViT included,
     # come from the Stage I checkpoint through its init_cfg (set by the
     # experiment config); the random ViT it is built with is overwritten.
-    target_generator=dict(
-        type='ACTTeacherAutoencoder',
-        num_groups=64,
-        group_size=32,
-        encoder_dims=384,
-        num_tokens=8192,
-        tokens_dims=384,
-        decoder_dims=384,
-        vit_name='vit_base_patch16_384',
-        allow_random_teacher=True),
+    target_generator=_base_.teacher,
     # 'reference': the teacher module follows train()/eval() as in the
     # reference (BatchNorm batch statistics, prompt dropout in training);
     # 'eval' keeps it in eval mode.

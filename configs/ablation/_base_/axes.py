@@ -11,6 +11,8 @@
 # A *key axis* (key=...) writes its grid values into one key; `also` sets
 # further keys whatever the value. Any other key is an ad-hoc axis on the
 # command line: --grid stage2:model.backbone.mask_ratio=0.6,0.8
+_base_ = ['../../_base_/bf16.py']
+
 axes = dict(
     # the 2D transformer's knowledge (Table 7 / 8 of the paper)
     teacher=dict(
@@ -63,19 +65,9 @@ axes = dict(
         scratch={'stage2._skip_': True},
     ),
     # the arithmetic of every training: float32, or bfloat16 autocast
-    # (weights, gradients and optimizer states stay float32) with the
-    # frozen Stage II teacher in bfloat16 too, as tools/demo_pipeline.py
-    # --amp (make demo). A study runs both to compare them.
-    precision=dict(
-        fp32={},
-        bf16={
-            **{
-                f'{stage}.optim_wrapper.type': 'BF16AutocastOptimWrapper'
-                for stage in ('stage1', 'stage2', 'finetune')
-            },
-            'stage2.model.teacher_dtype': 'bfloat16',
-        },
-    ),
+    # (configs/_base_/bf16.py, as tools/demo_pipeline.py --amp). A study
+    # runs both to compare them.
+    precision=dict(fp32={}, bf16=_base_.bf16),
     # key axes
     layer=dict(
         key='stage2.model.target_kwargs.layer',
