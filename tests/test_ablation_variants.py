@@ -52,7 +52,7 @@ def _tiny_bert(path, layers=2):
 ])
 def test_tuning_modes_count_the_reference_parameters(tuning, expected):
     cfg = Config.fromfile(STAGE1)
-    assert cfg.model.tuning == 'deep' and cfg.model.teacher_type == 'vit'
+    assert cfg.model.tuning == 'deep' and cfg.model.transformer_type == 'vit'
     cfg.model.update(vit_weights=None, allow_random_teacher=True,
                      tuning=tuning)
     model = MODELS.build(cfg.model)
@@ -71,7 +71,7 @@ def test_tuning_modes_count_the_reference_parameters(tuning, expected):
 
 def test_no_transformer_teacher_is_the_point_bert_dvae():
     cfg = Config.fromfile(STAGE1)
-    cfg.model.update(teacher_type='none', vit_weights=None)
+    cfg.model.update(transformer_type='none', vit_weights=None)
     model = MODELS.build(cfg.model)
     assert model.transformer is None
     assert _count(model, False) == 0
@@ -124,9 +124,7 @@ def test_bad_variant_options_are_named():
         MODELS.build(_tiny(transformer_type='cnn'))
     with pytest.raises(ValueError, match='lm_path'):
         MODELS.build(_tiny(transformer_type='lm'))
-    # the old key still builds, with a warning naming the new one
-    with pytest.warns(DeprecationWarning, match='use transformer_type'):
-        assert MODELS.build(_tiny(teacher_type='none')).transformer is None
+    assert MODELS.build(_tiny(transformer_type='none')).transformer is None
 
 
 # ------------------------------------------------------- language model

@@ -54,7 +54,7 @@ model = dict(
     head=dict(in_channels=48, out_channels=24),
     target_generator=dict(
         num_groups=16, group_size=32, encoder_dims=48, num_tokens=64,
-        tokens_dims=48, decoder_dims=24, teacher_type='vit', lm_path=None,
+        tokens_dims=48, decoder_dims=24, transformer_type='vit', lm_path=None,
         vit_name='test_vit', num_prompts=4,
         init_cfg=dict(type='Pretrained', checkpoint='{teacher}')))
 train_pipeline = [

@@ -1,3 +1,5 @@
 import sys
-print('tools/convert_checkpoint.py moved to tools/model_converters/convert_checkpoint.py', file=sys.stderr)  # noqa: E501
+
+sys.stderr.write('tools/convert_checkpoint.py moved to '
+                 'tools/model_converters/convert_checkpoint.py\n')
 sys.exit(2)

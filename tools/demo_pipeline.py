@@ -48,6 +48,8 @@ import os.path as osp
 import subprocess
 import sys
 
+from mmengine.config import Config
+
 from act_mmdet3d.utils import last_val, run_stage, train_curve, val_curve
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -334,6 +336,21 @@ def write_pictures(teachers, students, work_dir):
     return paths
 
 
+def bf16_options():
+    """``{'stage1' | 'stage2' | 'finetune': ['key=value', ...]}``: the one
+    bfloat16 definition, ``configs/_base_/bf16.py``, as --cfg-options."""
+    bf16 = Config.fromfile(osp.join(ROOT, 'configs/_base_/bf16.py')).bf16
+    stages = {'stage1': [], 'stage2': [], 'finetune': []}
+    for key, value in bf16.items():
+        stage, option = key.split('.', 1)
+        stages[stage].append(f'{option}={value}')
+    if stages['stage1'] != stages['finetune'] or \
+            not set(stages['stage1']) <= set(stages['stage2']):
+        raise ValueError('configs/_base_/bf16.py: --amp applies the Stage I '
+                         'options to every stage; keep them in all three')
+    return stages
+
+
 def main(argv=None):
     args = parse_args(argv)
     work_dir = args.work_dir
@@ -343,8 +360,9 @@ def main(argv=None):
     if args.amp:
         # config options, not a train.py flag: done.json records them, so a
         # change of precision reruns the stage
-        opts.append('optim_wrapper.type=BF16AutocastOptimWrapper')
-        teacher_opts.append('model.teacher_dtype=bfloat16')
+        bf16 = bf16_options()
+        opts += bf16['stage1']
+        teacher_opts = [o for o in bf16['stage2'] if o not in opts]
     data_opts, note = data_options(args.data)
     print(note, flush=True)
     teachers = {}

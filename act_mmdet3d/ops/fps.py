@@ -11,7 +11,7 @@ from ._common import (check_backend, check_count, check_int, check_points,
 FPS_BACKENDS = ('auto', 'numba', 'torch', 'quickfps', 'mmcv')
 
 # Target points per grid cell of the numba kernel (tuned with
-# tools/benchmark.py on 2 cores; 64..512 are all within ~10%).
+# tools/analysis_tools/benchmark.py on 2 cores; 64..512 are all within ~10%).
 _FPS_PER_CELL = 128
 
 # The reference kernel's float32 ``mag <= 1e-3`` (a double) is ``mag <=
@@ -51,7 +51,7 @@ def furthest_point_sample(points: Tensor,
 
     * ``'numba'`` (CPU, float16/bfloat16/float32): a compiled grid-pruned
       kernel, exact as above, batch split over ``torch.get_num_threads()``
-      threads. The fastest exact CPU path (see ``tools/benchmark.py``).
+      threads. The fastest exact CPU path (see ``tools/analysis_tools/benchmark.py``).
     * ``'torch'``: the reference, a loop of S vectorised torch steps over the
       whole batch; any device and dtype, scriptable/exportable.
     * ``'quickfps'``: ``torch_quickfps.sample_idx(points, S, start_idx=...)``

@@ -1,4 +1,4 @@
-# The ACT analysis grid on the embedded demo data (tools/ablate.py).
+# The ACT analysis grid on the embedded demo data (tools/analysis_tools/ablate.py).
 # Notes, sources and results: README.md beside this file.
 _base_ = ['./_base_/axes.py']
 
@@ -47,7 +47,7 @@ common = {
     'finetune.custom_hooks': [dict(type='PreciseBNHook', num_iters=20)],
 }
 
-# the linear SVM probe (tools/svm_probe.py) on the fine-tune config's
+# the linear SVM probe (tools/analysis_tools/svm_probe.py) on the fine-tune config's
 # splits: frozen max + mean pooled tokens of the Stage II student
 svm = dict(C=0.01)
 

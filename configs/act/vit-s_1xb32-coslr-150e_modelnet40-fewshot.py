@@ -1,4 +1,4 @@
-# ACT few-shot classification on ModelNet40 (tools/fewshot.py runs folds).
+# ACT few-shot classification on ModelNet40 (tools/analysis_tools/fewshot.py runs folds).
 # Notes, sources and results: README.md beside this file.
 _base_ = [
     '../_base_/models/act_vits_cls.py',
@@ -10,7 +10,7 @@ _base_ = [
 pretrained = 'work_dirs/act_vit-s_1xb128-coslr-300e_shapenet55/epoch_300.pth'
 data_root = 'data/ModelNetFewshot'
 dataset_type = 'ModelNetFewShotDataset'
-way, shot, fold = 5, 10, 0  # set per fold by tools/fewshot.py
+way, shot, fold = 5, 10, 0  # set per fold by tools/analysis_tools/fewshot.py
 # names of the third tuple element of the fold pickles (the ModelNet40
 # index); None: the dataset's own ModelNet40 names
 label_names = None

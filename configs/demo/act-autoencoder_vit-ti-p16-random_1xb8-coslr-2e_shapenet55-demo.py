@@ -4,7 +4,7 @@
 _base_ = ['./act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py']
 
 model = dict(
-    teacher_type='vit',
+    transformer_type='vit',
     lm_path=None,
     vit_weights=None,
     allow_random_teacher=True)

@@ -4,7 +4,7 @@ _base_ = ['../act/vit-s_1xb32-coslr-150e_modelnet40-fewshot.py']
 
 data_root = 'data/demo/ModelNetFewshot'
 # the demo pickles store indices into the demo's own 10-class list, not
-# ModelNet40's; tools/fewshot.py names each fold's episode labels with it
+# ModelNet40's; tools/analysis_tools/fewshot.py names each fold's episode labels with it
 label_names = 'data/demo/ModelNet/modelnet40_normal_resampled/' \
     'modelnet40_shape_names.txt'
 

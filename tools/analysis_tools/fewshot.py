@@ -12,8 +12,8 @@ as such; that is a maximum over test-set evaluations). std is numpy's
 
 Example::
 
-    python tools/fewshot.py configs/act/vit-s_1xb32-coslr-150e_modelnet40-fewshot.py --way 5 --shot 10
-    python tools/fewshot.py configs/demo/vit-s_1xb16-coslr-6e_modelnet40-fewshot-demo.py \
+    python tools/analysis_tools/fewshot.py configs/act/vit-s_1xb32-coslr-150e_modelnet40-fewshot.py --way 5 --shot 10
+    python tools/analysis_tools/fewshot.py configs/demo/vit-s_1xb16-coslr-6e_modelnet40-fewshot-demo.py \
         --way 5 --shot 10 --folds 0 1 --work-dir work_dirs/fewshot_demo
 
 Output: ``WORK_DIR/fewshot_{way}w{shot}s.json`` (rewritten after every fold,

@@ -1,6 +1,5 @@
 """ACT Stage I: the cross-modal teacher autoencoder (prompted-ViT dVAE)."""
 import math
-import warnings
 from typing import Optional
 
 import torch
@@ -92,8 +91,6 @@ class ACTTeacherAutoencoder(BaseModel):
         test_temperature (float): Gumbel temperature of ``predict`` (1.0).
         data_preprocessor (dict, optional): defaults to
             ``PointDataPreprocessor``.
-        teacher_type (str, optional): deprecated name of
-            ``transformer_type``.
     """
 
     def __init__(self,
@@ -120,8 +117,7 @@ class ACTTeacherAutoencoder(BaseModel):
                  test_hard: bool = True,
                  test_temperature: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg=None,
-                 teacher_type: Optional[str] = None):
+                 init_cfg=None):
         super().__init__(
             data_preprocessor=build_data_preprocessor(data_preprocessor),
             init_cfg=init_cfg)
@@ -133,10 +129,6 @@ class ACTTeacherAutoencoder(BaseModel):
         self.encoder = MiniPointNet(encoder_dims)
         self.dgcnn_1 = TokenDGCNN(encoder_dims, num_tokens, k=dgcnn_k)
         self.codebook = nn.Parameter(torch.randn(num_tokens, tokens_dims))
-        if teacher_type is not None:
-            warnings.warn('ACTTeacherAutoencoder: teacher_type is deprecated,'
-                          ' use transformer_type', DeprecationWarning)
-            transformer_type = teacher_type
         if transformer_type not in TRANSFORMER_TYPES:
             raise ValueError('transformer_type must be one of '
                              f'{TRANSFORMER_TYPES}, got {transformer_type!r}')

