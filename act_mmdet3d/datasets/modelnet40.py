@@ -8,8 +8,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .transforms.utils import (SharedArrays, check_exists, check_points,
-                               farthest_point_sample, make_points, read_lines)
+from .transforms.utils import (SharedArrays, check_choice, check_exists,
+                               check_points, farthest_point_sample,
+                               make_points, read_lines)
 
 # The reference's ``modelnet40_shape_names.txt``; used as the default and by
 # the few-shot dataset, the real list is read from the data folder.
@@ -106,7 +107,8 @@ class ModelNet40Dataset(BaseDataset):
         cache_file (str, optional): the .dat relative to ``data_root``.
         txt_sampling (str): 'fps' or 'first' for the txt format.
         metainfo (dict, optional): overrides ``classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(classes=MODELNET40_CLASSES)
@@ -125,19 +127,11 @@ class ModelNet40Dataset(BaseDataset):
                  cache_file: Optional[str] = None,
                  txt_sampling: str = 'fps',
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
-        if split not in self.SPLITS:
-            raise ValueError(f'ModelNet40Dataset: unknown split {split!r}; '
-                             f'expected one of {self.SPLITS}')
+        check_choice('ModelNet40Dataset', 'split', split, self.SPLITS)
         if use_cache is not None:
             format = 'dat' if use_cache else 'txt'
-        if format not in self.FORMATS:
-            raise ValueError(f'ModelNet40Dataset: unknown format {format!r}; '
-                             f'expected one of {self.FORMATS}')
+        check_choice('ModelNet40Dataset', 'format', format, self.FORMATS)
         if txt_sampling not in ('fps', 'first'):
             raise ValueError("ModelNet40Dataset: txt_sampling must be 'fps' "
                              f"or 'first', got {txt_sampling!r}")
@@ -192,10 +186,6 @@ class ModelNet40Dataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     # ------------------------------------------------------------ loading

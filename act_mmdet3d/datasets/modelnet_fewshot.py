@@ -8,8 +8,8 @@ from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
 from .modelnet40 import MODELNET40_CLASSES, check_label, load_pickle
-from .transforms.utils import (SharedArrays, check_exists, check_points,
-                               make_points)
+from .transforms.utils import (SharedArrays, check_choice, check_exists,
+                               check_points, make_points)
 
 
 @DATASETS.register_module()
@@ -54,7 +54,8 @@ class ModelNetFewShotDataset(BaseDataset):
         ann_file (str, optional): the pkl relative to ``data_root``,
             overriding ``way`` / ``shot`` / ``fold``.
         metainfo (dict, optional): overrides ``classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(classes=None)
@@ -70,14 +71,8 @@ class ModelNetFewShotDataset(BaseDataset):
                  use_normals: bool = False,
                  ann_file: Optional[str] = None,
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
-        if split not in self.SPLITS:
-            raise ValueError(f'ModelNetFewShotDataset: unknown split '
-                             f'{split!r}; expected one of {self.SPLITS}')
+        check_choice('ModelNetFewShotDataset', 'split', split, self.SPLITS)
         for name, value, low in (('way', way, 1), ('shot', shot, 1),
                                  ('fold', fold, 0)):
             if not isinstance(value, int) or value < low:
@@ -112,10 +107,6 @@ class ModelNetFewShotDataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     def load_data_list(self) -> List[dict]:
