@@ -42,6 +42,17 @@ def read_text_lines(path: str, what: str) -> List[str]:
         raise ValueError(f'{path}: not a text file ({what}; {e})') from e
 
 
+def check_cloud(points, source: str, num_points: Optional[int],
+                use_normals: bool) -> np.ndarray:
+    """:func:`check_points` with at least ``num_points`` points and, with
+    ``use_normals``, the 6 columns xyz + normals."""
+    points = check_points(points, source, min_points=num_points)
+    if use_normals and points.shape[1] < 6:
+        raise ValueError(f'{source}: use_normals=True needs 6 columns, got '
+                         f'{points.shape[1]}')
+    return points
+
+
 def check_label(label, source: str, num_classes: int) -> int:
     """A class index (int, or a 1-element array as the caches store it)."""
     arr = np.asarray(label)
@@ -233,12 +244,8 @@ class ModelNet40Dataset(BaseDataset):
         arrays, data_list = [], []
         for i, (pts, label) in enumerate(zip(points_list, labels_list)):
             source = f'{path} [cloud {i}]'
-            pts = check_points(pts, source, min_points=self.num_points)
-            if self.use_normals and pts.shape[1] < 6:
-                raise ValueError(f'{source}: use_normals=True needs 6 '
-                                 f'columns, got {pts.shape[1]}')
-            arrays.append(
-                np.ascontiguousarray(pts[:self.num_points, :cols]))
+            pts = check_cloud(pts, source, self.num_points, self.use_normals)
+            arrays.append(np.ascontiguousarray(pts[:self.num_points, :cols]))
             info = dict(
                 lidar_path=path,
                 index_in_file=i,
@@ -268,11 +275,8 @@ class ModelNet40Dataset(BaseDataset):
         except Exception as e:
             raise ValueError(f'{path}: unreadable point file '
                              f'({type(e).__name__}: {e})') from e
-        points = check_points(
-            np.atleast_2d(points), path, min_points=self.num_points)
-        if self.use_normals and points.shape[1] < 6:
-            raise ValueError(f'{path}: use_normals=True needs 6 columns, '
-                             f'got {points.shape[1]}')
+        points = check_cloud(
+            np.atleast_2d(points), path, self.num_points, self.use_normals)
         if self.txt_sampling == 'fps':
             start = np.random.randint(0, points.shape[0])
             points = points[farthest_point_sample(

@@ -7,9 +7,10 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .modelnet40 import MODELNET40_CLASSES, check_label, load_pickle
+from .modelnet40 import (MODELNET40_CLASSES, check_cloud, check_label,
+                         load_pickle)
 from .transforms.utils import (SharedArrays, check_choice, check_exists,
-                               check_points, make_points)
+                               make_points)
 
 
 @DATASETS.register_module()
@@ -135,11 +136,8 @@ class ModelNetFewShotDataset(BaseDataset):
                     names.setdefault(label, orig)
                 if split != self.split:
                     continue
-                pts = check_points(entry[0], source,
-                                   min_points=self.num_points)
-                if self.use_normals and pts.shape[1] < 6:
-                    raise ValueError(f'{source}: use_normals=True needs 6 '
-                                     f'columns, got {pts.shape[1]}')
+                pts = check_cloud(entry[0], source, self.num_points,
+                                  self.use_normals)
                 arrays.append(
                     np.ascontiguousarray(pts[:self.num_points, :cols]))
                 info = dict(

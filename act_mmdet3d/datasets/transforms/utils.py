@@ -84,15 +84,14 @@ def _check_clouds(data, source: str, min_points: Optional[int],
         raise ValueError(f'{source}: points must be a {layout} array, got '
                          f'shape {tuple(data.shape)} (corrupt or '
                          'truncated file?)')
-    data = data.astype(np.float32, copy=False)
-    finite = np.isfinite(data).all(axis=tuple(range(1, data.ndim)))
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        raise ValueError(f'{source}: {len(bad)} {unit} with NaN/inf '
-                         f'values ({first} {int(bad[0])})')
     if min_points is not None and data.shape[-2] < min_points:
         raise ValueError(f'{source}: {data.shape[-2]} points per cloud, '
                          f'fewer than num_points={min_points}')
+    data = data.astype(np.float32, copy=False)
+    bad = np.flatnonzero(~np.isfinite(data).all(axis=tuple(range(1, ndim))))
+    if len(bad):
+        raise ValueError(f'{source}: {len(bad)} {unit} with NaN/inf '
+                         f'values ({first} {int(bad[0])})')
     return data
 
 
