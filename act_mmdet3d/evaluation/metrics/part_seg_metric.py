@@ -112,19 +112,14 @@ class PartSegMetric(BaseMetric):
     Args:
         classwise (bool): also return ``<Category>_mIoU``.
             Defaults to True.
-        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): prefix of the metric names.
+        **kwargs: ``BaseMetric`` arguments: ``collect_device`` ('cpu' or
+            'gpu', defaults to 'cpu') and ``prefix`` (of the metric names).
     """
 
     default_prefix: Optional[str] = None
 
-    def __init__(self,
-                 classwise: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            collect_device=collect_device, prefix=prefix, **kwargs)
+    def __init__(self, classwise: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.classwise = classwise
 
     # ------------------------------------------------------------ tables

@@ -1,5 +1,5 @@
 """Overall and mean class accuracy of point-cloud classification."""
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import torch
@@ -49,17 +49,12 @@ class PointClsMetric(BaseMetric):
     Args:
         classwise (bool): also return ``<class>_acc`` entries.
             Defaults to False.
-        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): prefix of the metric names.
+        **kwargs: ``BaseMetric`` arguments: ``collect_device`` ('cpu' or
+            'gpu', defaults to 'cpu') and ``prefix`` (of the metric names).
     """
 
-    def __init__(self,
-                 classwise: bool = False,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            collect_device=collect_device, prefix=prefix, **kwargs)
+    def __init__(self, classwise: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.classwise = classwise
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
