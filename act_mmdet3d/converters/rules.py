@@ -1,7 +1,9 @@
 """The vocabulary of the source layouts: a :class:`Rule` maps source keys
 to a project key (or drops them with a reason), a :class:`Layout` is one
 code base's table of rules; the regex fragments name the modules the
-reference code bases share (timm-style blocks, the mini-PointNet)."""
+reference code bases share (timm-style blocks, the mini-PointNet), and
+:func:`encoder_layout` builds the layouts of the ACT / Point-MAE /
+Point-BERT encoders, which all refuse ReCon files."""
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
