@@ -1,23 +1,18 @@
 """Overall and mean class accuracy of point-cloud classification."""
+from functools import partial
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 from terminaltables import AsciiTable
 
 from mmdet3d.registry import METRICS
+from .utils import sample_field
 
 
-def _field(sample: Any, key: str):
-    if isinstance(sample, BaseDataElement):
-        return sample.get(key)
-    if isinstance(sample, dict):
-        return sample.get(key)
-    raise TypeError('PointClsMetric expects data samples as dicts or '
-                    f'Det3DDataSample, got {type(sample).__name__}')
+_field = partial(sample_field, metric='PointClsMetric')
 
 
 def _to_int(value, what: str) -> int:
