@@ -2,17 +2,16 @@
 fine-tuned ``PointTransformer`` of ACT / Point-MAE (ModelNet40,
 ScanObjectNN; full, MLP-3 or linear head) -> ``ACTClassifier``
 (``backbone``, ``head.mlp``)."""
-from .recon import RECON_UNSUPPORTED
-from .rules import FINETUNE_CLS_HEAD, Layout, encoder_rules
+from .rules import FINETUNE_CLS_HEAD, encoder_layout
 
-LAYOUT = Layout(
-    name='act_finetune',
-    description='a fine-tuned ACT / Point-MAE PointTransformer (ModelNet40 '
-    'or ScanObjectNN; full, mlp-3 or linear head)',
-    model='classifier',
+LAYOUT = encoder_layout(
+    'act_finetune',
+    'a fine-tuned ACT / Point-MAE PointTransformer (ModelNet40 or '
+    'ScanObjectNN; full, mlp-3 or linear head)',
+    'classifier',
     markers=(r'cls_head_finetune\..*', ),
-    rules=encoder_rules('') + (FINETUNE_CLS_HEAD, ),
-    unsupported=RECON_UNSUPPORTED + (
+    rules=(FINETUNE_CLS_HEAD, ),
+    unsupported=(
         (r'side(?:_alpha|_projection\..*|\..*)',
          'the side-tuning variant (transfer_type: side) adds a side network '
          'that ACTClassifier does not have'),

@@ -1,8 +1,7 @@
 """Source layout ``act_partseg`` (alias ``point_mae_partseg``): the
 ShapeNetPart ``get_model`` of ACT (``*_cls`` names) or Point-MAE ->
 ``ACTSegmentor`` (``backbone`` without cls token, ``decode_head``)."""
-from .recon import RECON_UNSUPPORTED
-from .rules import BN, SEG_CLASSIFIER, WB, Layout, Rule, encoder_rules
+from .rules import BN, SEG_CLASSIFIER, WB, Rule, encoder_layout
 
 PARTSEG_HEAD_RULES = (
     Rule(rf'label_conv(?:_cls)?\.(0\.weight|1\.{BN})',
@@ -13,11 +12,11 @@ PARTSEG_HEAD_RULES = (
     Rule(rf'(bns1|bns2)(?:_cls)?\.({BN})', r'decode_head.\1.\2'),
     Rule(rf'convs3(?:_cls)?\.({WB})', rf'decode_head.{SEG_CLASSIFIER}.\1'),
 )
-LAYOUT = Layout(
-    name='act_partseg',
-    description='a fine-tuned ShapeNetPart model of ACT (part_segmentation/'
-    'models/pt.py, *_cls names) or Point-MAE (segmentation/models/pt.py)',
-    model='segmentor',
+LAYOUT = encoder_layout(
+    'act_partseg',
+    'a fine-tuned ShapeNetPart model of ACT (part_segmentation/models/'
+    'pt.py, *_cls names) or Point-MAE (segmentation/models/pt.py)',
+    'segmentor',
     markers=(r'convs1(?:_cls)?\.weight', ),
-    rules=encoder_rules('', cls_token=False) + PARTSEG_HEAD_RULES,
-    unsupported=RECON_UNSUPPORTED)
+    rules=PARTSEG_HEAD_RULES,
+    cls_token=False)

@@ -3,16 +3,15 @@
 ``mask_token`` + ``decoder_pos_embed`` -> ``neck``, ``proj_head`` ->
 ``head.proj``, ``dvae_tokenizer`` -> ``target_generator`` (the ``act_dvae``
 rules)."""
-from .recon import RECON_UNSUPPORTED
-from .rules import BLOCK, WB, Layout, Rule, encoder_rules
+from .rules import BLOCK, WB, Rule, encoder_layout
 
-LAYOUT = Layout(
-    name='act_pretrain',
-    description='ACT Stage II (ACT_PointDistillation, cfgs/pretrain/'
+LAYOUT = encoder_layout(
+    'act_pretrain',
+    'ACT Stage II (ACT_PointDistillation, cfgs/pretrain/'
     'pretrain_act_distill.yaml)',
-    model='pretrainer',
-    markers=(r'ACT_encoder\..*', ),
-    rules=encoder_rules(r'ACT_encoder\.') + (
+    'pretrainer',
+    src=r'ACT_encoder\.',
+    rules=(
         Rule(r'ACT_encoder\.lm_head\..*',
              reason='the reference student\'s token-classification head, '
              'never called by ACT_PointDistillation'),
@@ -30,5 +29,4 @@ LAYOUT = Layout(
              'False in pretrain_act_distill.yaml)'),
         Rule(r'dvae_tokenizer\.(.+)', 'target_generator.',
              delegate='act_dvae'),
-    ),
-    unsupported=RECON_UNSUPPORTED)
+    ))

@@ -1,15 +1,14 @@
 """Source layout ``point_bert``: Point-BERT pretraining -> ``backbone``
 (``transformer_q`` with its 256-wide mini-PointNet and ``reduce_dim``)."""
-from .recon import RECON_UNSUPPORTED
-from .rules import Layout, Rule, encoder_rules
+from .rules import Rule, encoder_layout
 
-LAYOUT = Layout(
-    name='point_bert',
-    description='Point-BERT pretraining (Point_BERT, cfgs/Mixup_models/'
+LAYOUT = encoder_layout(
+    'point_bert',
+    'Point-BERT pretraining (Point_BERT, cfgs/Mixup_models/'
     'Point-BERT.yaml): the query encoder transformer_q',
-    model='classifier',
-    markers=(r'transformer_q\..*', ),
-    rules=encoder_rules(r'transformer_q\.') + (
+    'classifier',
+    src=r'transformer_q\.',
+    rules=(
         Rule(r'transformer_q\.(?:mask_token|lm_head\..*|cls_head\..*)',
              reason='Point-BERT\'s pretraining-only mask token, token '
              'classifier and contrastive head (the reference fine-tuning '
@@ -21,5 +20,4 @@ LAYOUT = Layout(
              reason='Point-BERT\'s dVAE tokenizer: codebook -> DGCNN without '
              'a transformer, so it is not an ACTTeacherAutoencoder'),
         Rule(r'queue|queue_ptr', reason='the MoCo queue (a buffer)'),
-    ),
-    unsupported=RECON_UNSUPPORTED)
+    ))

@@ -2,23 +2,10 @@
 fine-tuned ReCon ``PointTransformer`` -> ``ReConPointTransformer`` (query
 tokens and cross-attention branches) and ``ACTClsHead(cls_channels=3C)``.
 
-A ReCon file given as another layout is refused (``RECON_UNSUPPORTED``)."""
-from .rules import (BLOCK, FINETUNE_CLS_HEAD, MINI_POINTNET, WB, Layout,
-                    Rule)
-
-RECON_REASON = (
-    'a ReCon checkpoint: every ReCon encoder block has a second branch '
-    '(norm1_contrast, attn_contrast.q / .kv / .proj, norm2_contrast, '
-    'mlp_contrast) through which the cls / img / text query tokens '
-    'cross-attend to the point tokens, and its point-token branch adds the '
-    'residual to the normalised tokens (x = norm1(x); x = x + attn(x)) '
-    'instead of the pre-norm x + attn(norm1(x)) of ACT / Point-MAE blocks; '
-    'loading it into ACTPointTransformer would run a different network. '
-    'Use --from recon (ReConPointTransformer)')
-RECON_MARKERS = (r'(?:.*\.)?blocks\.blocks\.\d+\.(?:attn|mlp|norm[12])'
-                 r'_contrast\..*', r'(?:.*\.)?(?:img|text)_(?:token|pos)')
-#: (regex, reason): keys that make another layout refuse a ReCon file
-RECON_UNSUPPORTED = tuple((m, RECON_REASON) for m in RECON_MARKERS)
+A ReCon file given as another layout is refused
+(:data:`.rules.RECON_UNSUPPORTED`)."""
+from .rules import (BLOCK, FINETUNE_CLS_HEAD, MINI_POINTNET, RECON_MARKERS, WB,
+                    Layout, Rule)
 
 #: one ReCon encoder block: ACT's block keys plus the query branch
 RECON_BLOCK = (rf'(?:{BLOCK}|(?:norm[12]_contrast'

@@ -1,7 +1,9 @@
 """The vocabulary of the source layouts: a :class:`Rule` maps source keys
 to a project key (or drops them with a reason), a :class:`Layout` is one
 code base's table of rules; the regex fragments name the modules the
-reference code bases share (timm-style blocks, the mini-PointNet)."""
+reference code bases share (timm-style blocks, the mini-PointNet), and
+:func:`encoder_layout` builds the layouts of the ACT / Point-MAE /
+Point-BERT encoders, which all refuse ReCon files."""
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -85,6 +87,46 @@ def encoder_rules(src: str, dst: str = 'backbone.',
         rules.append(Rule(rf'{src}(cls_token|cls_pos)', rf'{dst}\1'))
     return tuple(rules)
 
+
+RECON_REASON = (
+    'a ReCon checkpoint: every ReCon encoder block has a second branch '
+    '(norm1_contrast, attn_contrast.q / .kv / .proj, norm2_contrast, '
+    'mlp_contrast) through which the cls / img / text query tokens '
+    'cross-attend to the point tokens, and its point-token branch adds the '
+    'residual to the normalised tokens (x = norm1(x); x = x + attn(x)) '
+    'instead of the pre-norm x + attn(norm1(x)) of ACT / Point-MAE blocks; '
+    'loading it into ACTPointTransformer would run a different network. '
+    'Use --from recon (ReConPointTransformer)')
+RECON_MARKERS = (r'(?:.*\.)?blocks\.blocks\.\d+\.(?:attn|mlp|norm[12])'
+                 r'_contrast\..*', r'(?:.*\.)?(?:img|text)_(?:token|pos)')
+#: (regex, reason): keys that make an encoder layout refuse a ReCon file
+RECON_UNSUPPORTED = tuple((m, RECON_REASON) for m in RECON_MARKERS)
+
+
+def encoder_layout(name: str,
+                   description: str,
+                   model: str,
+                   src: str = '',
+                   rules: Tuple[Rule, ...] = (),
+                   markers: Tuple[str, ...] = (),
+                   cls_token: bool = True,
+                   unsupported: Tuple[Tuple[str, str], ...] = (),
+                   **fields) -> Layout:
+    """The :class:`Layout` of a source holding the ACT / Point-MAE point
+    transformer encoder under the key prefix ``src`` (a regex; '' for a
+    fine-tuned model): its :func:`encoder_rules`, then ``rules``. A file
+    with a key under ``src`` is of this layout unless ``markers`` are
+    given; ReCon files (:data:`RECON_UNSUPPORTED`) are refused, as are
+    keys matching ``unsupported``. ``fields``: other :class:`Layout`
+    fields."""
+    return Layout(
+        name=name,
+        description=description,
+        model=model,
+        rules=encoder_rules(src, cls_token=cls_token) + tuple(rules),
+        markers=markers or (rf'{src}.*', ),
+        unsupported=RECON_UNSUPPORTED + tuple(unsupported),
+        **fields)
 
 
 #: the BatchNorm MLP head of fine-tuned ACT / Point-MAE / ReCon classifiers

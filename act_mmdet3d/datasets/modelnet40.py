@@ -8,8 +8,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .transforms.utils import (SharedArrays, check_exists, check_points,
-                               farthest_point_sample, make_points, read_lines)
+from .transforms.utils import (SharedArrays, check_choice, check_exists,
+                               check_points, farthest_point_sample,
+                               make_points, read_lines)
 
 # The reference's ``modelnet40_shape_names.txt``; used as the default and by
 # the few-shot dataset, the real list is read from the data folder.
@@ -39,6 +40,17 @@ def read_text_lines(path: str, what: str) -> List[str]:
         return read_lines(path, what)
     except UnicodeDecodeError as e:
         raise ValueError(f'{path}: not a text file ({what}; {e})') from e
+
+
+def check_cloud(points, source: str, num_points: Optional[int],
+                use_normals: bool) -> np.ndarray:
+    """:func:`check_points` with at least ``num_points`` points and, with
+    ``use_normals``, the 6 columns xyz + normals."""
+    points = check_points(points, source, min_points=num_points)
+    if use_normals and points.shape[1] < 6:
+        raise ValueError(f'{source}: use_normals=True needs 6 columns, got '
+                         f'{points.shape[1]}')
+    return points
 
 
 def check_label(label, source: str, num_classes: int) -> int:
@@ -106,7 +118,8 @@ class ModelNet40Dataset(BaseDataset):
         cache_file (str, optional): the .dat relative to ``data_root``.
         txt_sampling (str): 'fps' or 'first' for the txt format.
         metainfo (dict, optional): overrides ``classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(classes=MODELNET40_CLASSES)
@@ -125,19 +138,11 @@ class ModelNet40Dataset(BaseDataset):
                  cache_file: Optional[str] = None,
                  txt_sampling: str = 'fps',
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
-        if split not in self.SPLITS:
-            raise ValueError(f'ModelNet40Dataset: unknown split {split!r}; '
-                             f'expected one of {self.SPLITS}')
+        check_choice('ModelNet40Dataset', 'split', split, self.SPLITS)
         if use_cache is not None:
             format = 'dat' if use_cache else 'txt'
-        if format not in self.FORMATS:
-            raise ValueError(f'ModelNet40Dataset: unknown format {format!r}; '
-                             f'expected one of {self.FORMATS}')
+        check_choice('ModelNet40Dataset', 'format', format, self.FORMATS)
         if txt_sampling not in ('fps', 'first'):
             raise ValueError("ModelNet40Dataset: txt_sampling must be 'fps' "
                              f"or 'first', got {txt_sampling!r}")
@@ -192,10 +197,6 @@ class ModelNet40Dataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     # ------------------------------------------------------------ loading
@@ -243,12 +244,8 @@ class ModelNet40Dataset(BaseDataset):
         arrays, data_list = [], []
         for i, (pts, label) in enumerate(zip(points_list, labels_list)):
             source = f'{path} [cloud {i}]'
-            pts = check_points(pts, source, min_points=self.num_points)
-            if self.use_normals and pts.shape[1] < 6:
-                raise ValueError(f'{source}: use_normals=True needs 6 '
-                                 f'columns, got {pts.shape[1]}')
-            arrays.append(
-                np.ascontiguousarray(pts[:self.num_points, :cols]))
+            pts = check_cloud(pts, source, self.num_points, self.use_normals)
+            arrays.append(np.ascontiguousarray(pts[:self.num_points, :cols]))
             info = dict(
                 lidar_path=path,
                 index_in_file=i,
@@ -278,11 +275,8 @@ class ModelNet40Dataset(BaseDataset):
         except Exception as e:
             raise ValueError(f'{path}: unreadable point file '
                              f'({type(e).__name__}: {e})') from e
-        points = check_points(
-            np.atleast_2d(points), path, min_points=self.num_points)
-        if self.use_normals and points.shape[1] < 6:
-            raise ValueError(f'{path}: use_normals=True needs 6 columns, '
-                             f'got {points.shape[1]}')
+        points = check_cloud(
+            np.atleast_2d(points), path, self.num_points, self.use_normals)
         if self.txt_sampling == 'fps':
             start = np.random.randint(0, points.shape[0])
             points = points[farthest_point_sample(

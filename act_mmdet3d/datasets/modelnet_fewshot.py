@@ -7,8 +7,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .modelnet40 import MODELNET40_CLASSES, check_label, load_pickle
-from .transforms.utils import (SharedArrays, check_exists, check_points,
+from .modelnet40 import (MODELNET40_CLASSES, check_cloud, check_label,
+                         load_pickle)
+from .transforms.utils import (SharedArrays, check_choice, check_exists,
                                make_points)
 
 
@@ -54,7 +55,8 @@ class ModelNetFewShotDataset(BaseDataset):
         ann_file (str, optional): the pkl relative to ``data_root``,
             overriding ``way`` / ``shot`` / ``fold``.
         metainfo (dict, optional): overrides ``classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(classes=None)
@@ -70,14 +72,8 @@ class ModelNetFewShotDataset(BaseDataset):
                  use_normals: bool = False,
                  ann_file: Optional[str] = None,
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
-        if split not in self.SPLITS:
-            raise ValueError(f'ModelNetFewShotDataset: unknown split '
-                             f'{split!r}; expected one of {self.SPLITS}')
+        check_choice('ModelNetFewShotDataset', 'split', split, self.SPLITS)
         for name, value, low in (('way', way, 1), ('shot', shot, 1),
                                  ('fold', fold, 0)):
             if not isinstance(value, int) or value < low:
@@ -112,10 +108,6 @@ class ModelNetFewShotDataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -144,11 +136,8 @@ class ModelNetFewShotDataset(BaseDataset):
                     names.setdefault(label, orig)
                 if split != self.split:
                     continue
-                pts = check_points(entry[0], source,
-                                   min_points=self.num_points)
-                if self.use_normals and pts.shape[1] < 6:
-                    raise ValueError(f'{source}: use_normals=True needs 6 '
-                                     f'columns, got {pts.shape[1]}')
+                pts = check_cloud(entry[0], source, self.num_points,
+                                  self.use_normals)
                 arrays.append(
                     np.ascontiguousarray(pts[:self.num_points, :cols]))
                 info = dict(

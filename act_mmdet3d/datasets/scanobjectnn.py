@@ -8,8 +8,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .transforms.utils import (SharedArrays, check_exists, check_point_batch,
-                               make_points)
+from .transforms.utils import (SharedArrays, check_choice, check_exists,
+                               check_point_batch, make_points)
 
 # The reference's ``data/ScanObjectNN_shape_names.txt``.
 SCANOBJECTNN_CLASSES = ('bag', 'bin', 'box', 'cabinet', 'chair', 'desk',
@@ -50,7 +50,8 @@ class ScanObjectNNDataset(BaseDataset):
         ann_file (str, optional): an h5 file relative to ``data_root``,
             overriding ``variant`` / ``split``.
         metainfo (dict, optional): overrides the 15 ``classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(classes=SCANOBJECTNN_CLASSES)
@@ -69,20 +70,12 @@ class ScanObjectNNDataset(BaseDataset):
                  split: str = 'train',
                  ann_file: Optional[str] = None,
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
         variant = self.ALIASES.get(str(variant).lower(), str(variant).lower())
         if ann_file is None:
-            if variant not in self.VARIANTS:
-                raise ValueError(
-                    f'ScanObjectNNDataset: unknown variant {variant!r}; '
-                    f'expected one of {tuple(self.VARIANTS)}')
-            if split not in self.SPLITS:
-                raise ValueError(f'ScanObjectNNDataset: unknown split '
-                                 f'{split!r}; expected one of {self.SPLITS}')
+            check_choice('ScanObjectNNDataset', 'variant', variant,
+                         self.VARIANTS)
+            check_choice('ScanObjectNNDataset', 'split', split, self.SPLITS)
             folder, suffix = self.VARIANTS[variant]
             prefix = 'training' if split == 'train' else 'test'
             ann_file = osp.join(folder, f'{prefix}_objectdataset{suffix}.h5')
@@ -94,10 +87,6 @@ class ScanObjectNNDataset(BaseDataset):
             metainfo=metainfo,
             data_root=self._resolve_root(data_root, ann_file),
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     @staticmethod

@@ -8,7 +8,8 @@ from mmengine.dataset import BaseDataset
 
 from mmdet3d.registry import DATASETS
 from .modelnet40 import read_text_lines
-from .transforms.utils import check_exists, check_points, make_points
+from .transforms.utils import (check_choice, check_exists, check_points,
+                               make_points)
 
 # (synset id, name) of the 55 categories, in synset order
 # (the reference's ``data/shapenet_synset_dict.json``).
@@ -131,10 +132,8 @@ class ShapeNet55Dataset(BaseDataset):
         with_label (bool): add the synset index as ``gt_label`` (for
             probing). Defaults to False.
         metainfo (dict, optional): overrides ``classes`` / ``synsets``.
-        pipeline (list): transforms. Defaults to [].
-        test_mode (bool): Defaults to False.
-        lazy_init (bool): Defaults to False.
-        serialize_data (bool): Defaults to True.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(
@@ -150,15 +149,9 @@ class ShapeNet55Dataset(BaseDataset):
                  data_prefix: dict = dict(pts='shapenet_pc'),
                  with_label: bool = False,
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
         if ann_file is None:
-            if split not in self.SPLITS:
-                raise ValueError(f'ShapeNet55Dataset: unknown split '
-                                 f'{split!r}; expected one of {self.SPLITS}')
+            check_choice('ShapeNet55Dataset', 'split', split, self.SPLITS)
             names = ['test', 'train'] if split == 'whole' else [split]
             ann_file = [osp.join(split_dir, f'{n}.txt') for n in names]
         elif isinstance(ann_file, str):
@@ -173,10 +166,6 @@ class ShapeNet55Dataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=data_prefix,
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
 
     def load_data_list(self) -> List[dict]:

@@ -14,7 +14,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from .transforms.utils import check_exists, check_points, make_points
+from .transforms.utils import (check_choice, check_exists, check_points,
+                               make_points)
 
 #: (category, synset) in the order of the official
 #: ``synsetoffset2category.txt``; the category index is the line index.
@@ -180,7 +181,8 @@ class ShapeNetPartDataset(BaseDataset):
         split_dir (str): folder of the split lists relative to
             ``data_root``. Defaults to 'train_test_split'.
         metainfo (dict, optional): may override ``seg_classes``.
-        pipeline, test_mode, lazy_init, serialize_data: as ``BaseDataset``.
+        **kwargs: ``BaseDataset`` arguments (``pipeline``, ``test_mode``,
+            ``lazy_init``, ``serialize_data``, ...).
     """
 
     METAINFO = dict(
@@ -204,14 +206,8 @@ class ShapeNetPartDataset(BaseDataset):
                  cat_file: str = 'synsetoffset2category.txt',
                  split_dir: str = 'train_test_split',
                  metainfo: Optional[dict] = None,
-                 pipeline: list = [],
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 serialize_data: bool = True,
                  **kwargs) -> None:
-        if split not in self.SPLITS:
-            raise ValueError(f'ShapeNetPartDataset: unknown split {split!r}; '
-                             f'expected one of {tuple(self.SPLITS)}')
+        check_choice('ShapeNetPartDataset', 'split', split, self.SPLITS)
         check_exists(data_root, 'ShapeNetPartDataset data_root')
         self.split = split
         self.use_normals = use_normals
@@ -255,10 +251,6 @@ class ShapeNetPartDataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            serialize_data=serialize_data,
             **kwargs)
         self._part_sets = {
             i: frozenset(self.metainfo['seg_classes'][n])

@@ -107,29 +107,16 @@ def _safe_sqrt(d: Tensor) -> Tensor:
 
 
 def chamfer_distance_l2(a: Tensor, b: Tensor) -> Tensor:
-    """Reference ``ChamferDistanceL2``: ``mean(d_a) + mean(d_b)``.
-
-    Args:
-        a (Tensor): (B, N, 3).
-        b (Tensor): (B, M, 3).
-
-    Returns:
-        Tensor: scalar loss (see :func:`chamfer_distance`).
-    """
+    """Reference ``ChamferDistanceL2`` of (B, N, 3) ``a`` and (B, M, 3)
+    ``b``: the scalar ``mean(d_a) + mean(d_b)`` (see
+    :func:`chamfer_distance`)."""
     d_ab, d_ba = chamfer_distance(a, b, norm=2, reduction='mean')
     return d_ab + d_ba
 
 
 def chamfer_distance_l1(a: Tensor, b: Tensor) -> Tensor:
-    """Reference ``ChamferDistanceL1``: ``(mean(sqrt d_a) + mean(sqrt d_b))
-    / 2``.
-
-    Args:
-        a (Tensor): (B, N, 3).
-        b (Tensor): (B, M, 3).
-
-    Returns:
-        Tensor: scalar loss (see :func:`chamfer_distance`).
-    """
+    """Reference ``ChamferDistanceL1`` of (B, N, 3) ``a`` and (B, M, 3)
+    ``b``: the scalar ``(mean(sqrt d_a) + mean(sqrt d_b)) / 2`` (see
+    :func:`chamfer_distance`)."""
     d_ab, d_ba = chamfer_distance(a, b, norm=1, reduction='mean')
     return (d_ab + d_ba) / 2

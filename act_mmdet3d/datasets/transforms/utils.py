@@ -52,56 +52,55 @@ def check_points(points, source: str,
         TypeError / ValueError naming ``source`` for a non-array, a wrong
         shape or dtype, NaN / inf coordinates or too few points.
     """
-    if not isinstance(points, np.ndarray):
-        raise TypeError(f'{source}: expected a numpy array of points, got '
-                        f'{type(points).__name__}')
-    if points.dtype == object or not (
-            np.issubdtype(points.dtype, np.floating)
-            or np.issubdtype(points.dtype, np.integer)):
-        raise TypeError(f'{source}: points have dtype {points.dtype}, '
-                        'expected a float array')
-    if points.ndim != 2 or points.shape[1] < 3:
-        raise ValueError(f'{source}: points must be an (N, C>=3) array, got '
-                         f'shape {tuple(points.shape)} (corrupt or '
-                         'truncated file?)')
-    points = points.astype(np.float32, copy=False)
-    finite = np.isfinite(points).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        raise ValueError(f'{source}: {len(bad)} point(s) with NaN/inf '
-                         f'values (first at row {int(bad[0])})')
-    if min_points is not None and points.shape[0] < min_points:
-        raise ValueError(f'{source}: has {points.shape[0]} points, fewer '
-                         f'than num_points={min_points}')
-    return points
+    return _check_clouds(points, source, min_points, batched=False)
 
 
 def check_point_batch(data, source: str,
                       min_points: Optional[int] = None) -> np.ndarray:
-    """Validate a (B, N, C) stack of clouds (an h5 ``data`` array).
+    """:func:`check_points` for a (B, N, C) stack of clouds (an h5 ``data``
+    array); NaN / inf are reported per cloud.
 
     Returns:
         np.ndarray: (B, N, C) float32.
     """
-    if not isinstance(data, np.ndarray) or data.dtype == object or not (
-            np.issubdtype(data.dtype, np.floating)
-            or np.issubdtype(data.dtype, np.integer)):
-        raise TypeError(f'{source}: expected a numeric array, got '
-                        f'{getattr(data, "dtype", type(data).__name__)}')
-    if data.ndim != 3 or data.shape[2] < 3:
-        raise ValueError(f'{source}: must be a (B, N, C>=3) array, got '
-                         f'shape {tuple(data.shape)} (corrupt or truncated '
-                         'file?)')
-    data = data.astype(np.float32, copy=False)
-    finite = np.isfinite(data).all(axis=(1, 2))
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        raise ValueError(f'{source}: {len(bad)} cloud(s) with NaN/inf '
-                         f'values (first: sample {int(bad[0])})')
-    if min_points is not None and data.shape[1] < min_points:
-        raise ValueError(f'{source}: clouds have {data.shape[1]} points, '
+    return _check_clouds(data, source, min_points, batched=True)
+
+
+def _check_clouds(data, source: str, min_points: Optional[int],
+                  batched: bool) -> np.ndarray:
+    """The checks of :func:`check_points` (one (N, C) cloud) and
+    :func:`check_point_batch` ((B, N, C) clouds)."""
+    ndim, layout, unit, first = ((3, '(B, N, C>=3)', 'cloud(s)',
+                                  'first: sample') if batched else
+                                 (2, '(N, C>=3)', 'point(s)', 'first at row'))
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f'{source}: expected a numpy array of points, got '
+                        f'{type(data).__name__}')
+    if data.dtype == object or not (np.issubdtype(data.dtype, np.floating)
+                                    or np.issubdtype(data.dtype, np.integer)):
+        raise TypeError(f'{source}: points have dtype {data.dtype}, '
+                        'expected a float array')
+    if data.ndim != ndim or data.shape[-1] < 3:
+        raise ValueError(f'{source}: points must be a {layout} array, got '
+                         f'shape {tuple(data.shape)} (corrupt or '
+                         'truncated file?)')
+    if min_points is not None and data.shape[-2] < min_points:
+        raise ValueError(f'{source}: {data.shape[-2]} points per cloud, '
                          f'fewer than num_points={min_points}')
+    data = data.astype(np.float32, copy=False)
+    bad = np.flatnonzero(~np.isfinite(data).all(axis=tuple(range(1, ndim))))
+    if len(bad):
+        raise ValueError(f'{source}: {len(bad)} {unit} with NaN/inf '
+                         f'values ({first} {int(bad[0])})')
     return data
+
+
+def check_choice(owner: str, name: str, value, choices) -> None:
+    """Raise ``ValueError`` ``'<owner>: unknown <name> <value>; expected one
+    of <choices>'`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f'{owner}: unknown {name} {value!r}; expected one '
+                         f'of {tuple(choices)}')
 
 
 def make_points(points: np.ndarray, use_normals: bool = False) -> DepthPoints:

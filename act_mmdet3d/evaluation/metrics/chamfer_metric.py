@@ -1,21 +1,18 @@
 """Chamfer-distance reconstruction metric of the ACT Stage I dVAE."""
 from collections import defaultdict
+from functools import partial
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.structures import BaseDataElement
 
 from mmdet3d.registry import METRICS
 from act_mmdet3d.ops import chamfer_distance_l1, chamfer_distance_l2
+from .utils import sample_field
 
 
-def _get(sample: Any, key: str):
-    if isinstance(sample, (BaseDataElement, dict)):
-        return sample.get(key)
-    raise TypeError('ChamferDistanceMetric expects data samples as dicts or '
-                    f'Det3DDataSample, got {type(sample).__name__}')
+_get = partial(sample_field, metric='ChamferDistanceMetric')
 
 
 def _cloud(value, key: str) -> torch.Tensor:

@@ -1,29 +1,22 @@
 """Instance and class mIoU of ShapeNetPart part segmentation."""
 import logging
+from functools import partial
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 from terminaltables import AsciiTable
 
 from mmdet3d.registry import METRICS
 from ...datasets.shapenet_part import (SHAPENETPART_CATEGORIES,
                                        SHAPENETPART_SEG_CLASSES,
                                        check_seg_classes)
+from .utils import sample_field
 
 
-def _get(sample: Any, key: str):
-    """``key`` of a data sample: a dict (as mmengine's evaluator hands them
-    over, metainfo flattened in) or a ``Det3DDataSample``."""
-    if isinstance(sample, dict):
-        return sample.get(key)
-    if isinstance(sample, BaseDataElement):
-        return sample.get(key)
-    raise TypeError('PartSegMetric expects data samples as dicts or '
-                    f'Det3DDataSample, got {type(sample).__name__}')
+_get = partial(sample_field, metric='PartSegMetric')
 
 
 def _mask(sample: Any, field: str) -> np.ndarray:
@@ -112,19 +105,14 @@ class PartSegMetric(BaseMetric):
     Args:
         classwise (bool): also return ``<Category>_mIoU``.
             Defaults to True.
-        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): prefix of the metric names.
+        **kwargs: ``BaseMetric`` arguments: ``collect_device`` ('cpu' or
+            'gpu', defaults to 'cpu') and ``prefix`` (of the metric names).
     """
 
     default_prefix: Optional[str] = None
 
-    def __init__(self,
-                 classwise: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            collect_device=collect_device, prefix=prefix, **kwargs)
+    def __init__(self, classwise: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.classwise = classwise
 
     # ------------------------------------------------------------ tables

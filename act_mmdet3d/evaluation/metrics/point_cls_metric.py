@@ -1,23 +1,18 @@
 """Overall and mean class accuracy of point-cloud classification."""
-from typing import Any, Dict, List, Optional, Sequence
+from functools import partial
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 from terminaltables import AsciiTable
 
 from mmdet3d.registry import METRICS
+from .utils import sample_field
 
 
-def _field(sample: Any, key: str):
-    if isinstance(sample, BaseDataElement):
-        return sample.get(key)
-    if isinstance(sample, dict):
-        return sample.get(key)
-    raise TypeError('PointClsMetric expects data samples as dicts or '
-                    f'Det3DDataSample, got {type(sample).__name__}')
+_field = partial(sample_field, metric='PointClsMetric')
 
 
 def _to_int(value, what: str) -> int:
@@ -49,17 +44,12 @@ class PointClsMetric(BaseMetric):
     Args:
         classwise (bool): also return ``<class>_acc`` entries.
             Defaults to False.
-        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): prefix of the metric names.
+        **kwargs: ``BaseMetric`` arguments: ``collect_device`` ('cpu' or
+            'gpu', defaults to 'cpu') and ``prefix`` (of the metric names).
     """
 
-    def __init__(self,
-                 classwise: bool = False,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            collect_device=collect_device, prefix=prefix, **kwargs)
+    def __init__(self, classwise: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.classwise = classwise
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:

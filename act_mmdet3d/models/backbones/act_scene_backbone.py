@@ -50,14 +50,9 @@ class ACTSceneBackbone(ACTPointTransformer):
         in_channels (int, optional): channels per input point, checked when
             given (4 for mmdet3d's VoteNet pipelines: xyz + height; 3 for
             GroupFree3D). None accepts any C_in >= 3.
-        num_seeds (int): M, FPS seed centres = tokens. Defaults to 1024.
-        group_size (int): K, neighbours per seed. Defaults to 32.
-        fps_skip_near_origin (bool): the reference FPS rule for the seeds
-            and the ``num_fp_points`` (see :class:`ACTPointTransformer`).
-        embed_dims, depth, num_heads, mlp_ratio, qkv_bias, drop_rate,
-        attn_drop_rate, drop_path_rate, encoder_dims, with_cls_token,
-        frozen_stages: as :class:`ACTPointTransformer` (ViT-S defaults:
-            384, 12, 6, 4, False, 0, 0, 0.1, None, True, -1).
+        num_seeds (int): M, FPS seed centres = tokens (the
+            ``num_groups`` of :class:`ACTPointTransformer`). Defaults to
+            1024.
         fp_channels (Sequence[int]): widths of the output MLP (1x1 Conv1d +
             BN + ReLU each) applied to the seed features, e.g. ``(256, )``
             for VoteHead's 256 input channels; empty keeps the C tokens.
@@ -73,51 +68,32 @@ class ACTSceneBackbone(ACTPointTransformer):
         pos_scale (float): factor on the seed coordinates before the
             position MLP. Defaults to 1.
         norm_cfg (dict): norm of the output MLP. Defaults to BN1d.
-        init_cfg (dict, optional): e.g. ``dict(type='Pretrained',
-            checkpoint=..., prefix='backbone.')``.
+        **kwargs: the other :class:`ACTPointTransformer` arguments, with
+            its (ViT-S) defaults: ``embed_dims``, ``depth``, ``num_heads``,
+            ``mlp_ratio``, ``qkv_bias``, ``drop_rate``, ``attn_drop_rate``,
+            ``drop_path_rate``, ``group_size`` (K, neighbours per seed),
+            ``fps_skip_near_origin`` (the reference FPS rule, here for the
+            seeds and the ``num_fp_points``), ``encoder_dims``,
+            ``with_cls_token``, ``frozen_stages`` and ``init_cfg`` (e.g.
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``).
+            The encoder runs unmasked and returns its last block, normed.
     """
 
     def __init__(self,
                  in_channels: Optional[int] = None,
                  num_seeds: int = 1024,
-                 group_size: int = 32,
-                 fps_skip_near_origin: bool = False,
-                 embed_dims: int = 384,
-                 depth: int = 12,
-                 num_heads: int = 6,
-                 mlp_ratio: float = 4.,
-                 qkv_bias: bool = False,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.1,
-                 encoder_dims: Optional[int] = None,
-                 with_cls_token: bool = True,
                  fp_channels: Sequence[int] = (),
                  num_fp_points: Optional[int] = None,
                  group_scale: float = 1.,
                  pos_scale: float = 1.,
                  norm_cfg: dict = dict(type='BN1d'),
-                 frozen_stages: int = -1,
-                 init_cfg: Optional[dict] = None):
+                 **kwargs):
         super().__init__(
-            embed_dims=embed_dims,
-            depth=depth,
-            num_heads=num_heads,
-            mlp_ratio=mlp_ratio,
-            qkv_bias=qkv_bias,
-            drop_rate=drop_rate,
-            attn_drop_rate=attn_drop_rate,
-            drop_path_rate=drop_path_rate,
             num_groups=num_seeds,
-            group_size=group_size,
-            fps_skip_near_origin=fps_skip_near_origin,
-            encoder_dims=encoder_dims,
             mask_ratio=0.,
             out_indices=-1,
             final_norm=True,
-            with_cls_token=with_cls_token,
-            frozen_stages=frozen_stages,
-            init_cfg=init_cfg)
+            **kwargs)
         if in_channels is not None and in_channels < 3:
             raise ValueError(f'in_channels must be >= 3 (xyz first), got '
                              f'{in_channels}')
@@ -134,14 +110,15 @@ class ACTSceneBackbone(ACTPointTransformer):
         self.group_scale = float(group_scale)
         self.pos_scale = float(pos_scale)
         fp_channels = tuple(fp_channels)
-        self.out_channels = fp_channels[-1] if fp_channels else embed_dims
+        self.out_channels = (fp_channels[-1]
+                             if fp_channels else self.embed_dims)
 
         if num_fp_points is not None:
             # mmdet3d's PointFPModule weights neighbours by 1 / (d + eps)
             self.fp = PointFeaturePropagation(
-                embed_dims, fp_channels, squared_distance=False)
+                self.embed_dims, fp_channels, squared_distance=False)
         elif fp_channels:
-            layers, width = [], embed_dims
+            layers, width = [], self.embed_dims
             for channels in fp_channels:
                 layers.append(
                     ConvModule(

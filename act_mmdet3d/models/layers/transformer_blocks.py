@@ -6,7 +6,7 @@ from timm.models.vision_transformer import Block
 
 def build_vit_blocks(embed_dims: int,
                      depth: int,
-                     num_heads: int,
+                     num_heads: int = 6,
                      mlp_ratio: float = 4.,
                      qkv_bias: bool = False,
                      drop_rate: float = 0.,
@@ -16,8 +16,9 @@ def build_vit_blocks(embed_dims: int,
 
     torch ``nn.LayerNorm`` (eps 1e-5, as the reference; timm's default is
     1e-6), no qkv bias by default, stochastic depth rising linearly from 0
-    to ``drop_path_rate``. Keys ``{i}.norm1``, ``{i}.attn.qkv``, ... match
-    the reference's ``blocks.blocks.{i}.*``.
+    to ``drop_path_rate``; ``num_heads`` defaults to ViT-S's 6. Keys
+    ``{i}.norm1``, ``{i}.attn.qkv``, ... match the reference's
+    ``blocks.blocks.{i}.*``.
     """
     if embed_dims % num_heads:
         raise ValueError(f'embed_dims={embed_dims} is not divisible by '

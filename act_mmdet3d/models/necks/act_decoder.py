@@ -30,27 +30,22 @@ class ACTDecoder(BaseModule):
     Args:
         embed_dims (int): token width C. Defaults to 384.
         depth (int): number of decoder blocks. Defaults to 2.
-        num_heads (int): attention heads. Defaults to 6.
-        mlp_ratio (float): MLP hidden width / C. Defaults to 4.
-        qkv_bias (bool): bias in the qkv projection. Defaults to False.
-        drop_rate (float): dropout after MLP / projection. Defaults to 0.
-        attn_drop_rate (float): attention dropout. Defaults to 0.
         drop_path_rate (float): stochastic depth, linearly increasing from 0
             over the blocks (the reference uses the student's 0.1, i.e.
             ``[0, 0.1]`` for 2 blocks). Defaults to 0.1.
         init_cfg (dict, optional): initialisation config.
+        **block_cfg: the other arguments of the blocks
+            (:func:`build_vit_blocks`): ``num_heads`` (6), ``mlp_ratio``
+            (4), ``qkv_bias`` (False), ``drop_rate`` (dropout after MLP /
+            projection, 0) and ``attn_drop_rate`` (0).
     """
 
     def __init__(self,
                  embed_dims: int = 384,
                  depth: int = 2,
-                 num_heads: int = 6,
-                 mlp_ratio: float = 4.,
-                 qkv_bias: bool = False,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.1,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **block_cfg):
         super().__init__(init_cfg=init_cfg)
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}')
@@ -58,9 +53,8 @@ class ACTDecoder(BaseModule):
         self.depth = depth
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.decoder_pos_embed = build_position_embedding(embed_dims)
-        self.blocks = build_vit_blocks(embed_dims, depth, num_heads,
-                                       mlp_ratio, qkv_bias, drop_rate,
-                                       attn_drop_rate, drop_path_rate)
+        self.blocks = build_vit_blocks(
+            embed_dims, depth, drop_path_rate=drop_path_rate, **block_cfg)
         self.norm = nn.LayerNorm(embed_dims)
 
     def init_weights(self):

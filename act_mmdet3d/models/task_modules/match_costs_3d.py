@@ -67,8 +67,26 @@ def _giou(inter_vol: Tensor, enclosing: Tensor, sizes1: Tensor,
     return (inter_vol / union - (1 - union / enclosing)) * good
 
 
+class _InstanceCost(BaseMatchCost):
+    """``weight * cost(pred_instances, gt_instances)``: the subclasses
+    define the (Q, K) :meth:`cost`."""
+
+    def __call__(self,
+                 pred_instances: InstanceData,
+                 gt_instances: InstanceData,
+                 img_meta: Optional[dict] = None,
+                 **kwargs) -> Tensor:
+        """(Q, K) cost."""
+        return self.cost(pred_instances, gt_instances) * self.weight
+
+    def cost(self, pred: InstanceData, gt: InstanceData) -> Tensor:
+        """(Q, K) cost of the predicted queries against the gt boxes,
+        before ``weight``."""
+        raise NotImplementedError
+
+
 @TASK_UTILS.register_module()
-class AxisAlignedGIoU3DCost(BaseMatchCost):
+class AxisAlignedGIoU3DCost(_InstanceCost):
     """``-weight * GIoU`` of axis-aligned 3D boxes (3DETR's box cost;
     ScanNet's boxes have no rotation). Reads ``centers`` and ``sizes``.
 
@@ -77,15 +95,9 @@ class AxisAlignedGIoU3DCost(BaseMatchCost):
             ScanNet, 3 for SUN RGB-D).
     """
 
-    def __call__(self,
-                 pred_instances: InstanceData,
-                 gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
-        """(Q, K) cost."""
-        giou = aligned_giou_3d(pred_instances.centers, pred_instances.sizes,
-                               gt_instances.centers, gt_instances.sizes)
-        return -giou * self.weight
+    def cost(self, pred: InstanceData, gt: InstanceData) -> Tensor:
+        return -aligned_giou_3d(pred.centers, pred.sizes, gt.centers,
+                                gt.sizes)
 
 
 def rotated_giou_3d(centers1: Tensor, sizes1: Tensor, angles1: Tensor,
@@ -133,7 +145,7 @@ def rotated_giou_3d(centers1: Tensor, sizes1: Tensor, angles1: Tensor,
 
 
 @TASK_UTILS.register_module()
-class RotatedGIoU3DCost(BaseMatchCost):
+class RotatedGIoU3DCost(_InstanceCost):
     """``-weight * GIoU`` of 3D boxes rotated about z (3DETR's box cost on
     SUN RGB-D). Reads ``centers``, ``sizes`` and ``angles``.
 
@@ -142,20 +154,13 @@ class RotatedGIoU3DCost(BaseMatchCost):
             RGB-D).
     """
 
-    def __call__(self,
-                 pred_instances: InstanceData,
-                 gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
-        """(Q, K) cost."""
-        giou = rotated_giou_3d(pred_instances.centers, pred_instances.sizes,
-                               pred_instances.angles, gt_instances.centers,
-                               gt_instances.sizes, gt_instances.angles)
-        return -giou * self.weight
+    def cost(self, pred: InstanceData, gt: InstanceData) -> Tensor:
+        return -rotated_giou_3d(pred.centers, pred.sizes, pred.angles,
+                                gt.centers, gt.sizes, gt.angles)
 
 
 @TASK_UTILS.register_module()
-class Center3DL1Cost(BaseMatchCost):
+class Center3DL1Cost(_InstanceCost):
     """``weight * L1`` distance of the box centres in the scene box
     normalised to [0, 1] (reads ``centers_normalized``).
 
@@ -164,20 +169,12 @@ class Center3DL1Cost(BaseMatchCost):
             ScanNet, 5 for SUN RGB-D).
     """
 
-    def __call__(self,
-                 pred_instances: InstanceData,
-                 gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
-        """(Q, K) cost."""
-        return torch.cdist(
-            pred_instances.centers_normalized,
-            gt_instances.centers_normalized,
-            p=1) * self.weight
+    def cost(self, pred: InstanceData, gt: InstanceData) -> Tensor:
+        return torch.cdist(pred.centers_normalized, gt.centers_normalized, p=1)
 
 
 @TASK_UTILS.register_module()
-class ObjectnessCost(BaseMatchCost):
+class ObjectnessCost(_InstanceCost):
     """``-weight * objectness`` of each query, the same for every box
     (reads ``objectness``: 1 - p(no object)).
 
@@ -186,11 +183,5 @@ class ObjectnessCost(BaseMatchCost):
             ScanNet, 5 for SUN RGB-D).
     """
 
-    def __call__(self,
-                 pred_instances: InstanceData,
-                 gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
-        """(Q, K) cost."""
-        obj = pred_instances.objectness
-        return (-obj).unsqueeze(-1).expand(-1, len(gt_instances)) * self.weight
+    def cost(self, pred: InstanceData, gt: InstanceData) -> Tensor:
+        return (-pred.objectness).unsqueeze(-1).expand(-1, len(gt))
