@@ -88,6 +88,10 @@ class ACTSceneBackbone(ACTPointTransformer):
                  pos_scale: float = 1.,
                  norm_cfg: dict = dict(type='BN1d'),
                  **kwargs):
+        unused = {'mask_type', 'norm_all_outputs'} & set(kwargs)
+        if unused:
+            raise TypeError(f'ACTSceneBackbone runs unmasked and returns its '
+                            f'last block: {sorted(unused)} do not apply')
         super().__init__(
             num_groups=num_seeds,
             mask_ratio=0.,
