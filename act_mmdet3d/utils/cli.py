@@ -8,17 +8,23 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 
 
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options key=value ...``: mmengine's ``DictAction``, the
+    config overrides every config-reading tool takes."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+
+
 def parse_runner_args(parser: argparse.ArgumentParser,
                       argv: Optional[Sequence[str]] = None):
     """Add ``--cfg-options``, ``--launcher`` and ``--local_rank`` (the
     arguments last in mmdet3d's train and test tools) to ``parser``, parse
     ``argv`` and export ``--local_rank`` as ``LOCAL_RANK`` unless the
     launcher has set it."""
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

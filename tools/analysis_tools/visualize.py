@@ -48,8 +48,8 @@ import argparse
 import os.path as osp
 
 import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
-from mmengine.config import DictAction
 
+from act_mmdet3d.utils import add_cfg_options
 from act_mmdet3d.visualization import MODES, render, render_curves
 
 
@@ -96,9 +96,7 @@ def parse_args(argv=None):
     parser.add_argument('--palette', action='store_true',
                         help='8-bit palette PNGs, ~3x smaller (for docs)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.mode == 'curves':
         if args.cfg_options:
