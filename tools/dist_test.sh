@@ -1,23 +1,5 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-DIR="$(cd "$(dirname "$0")" && pwd)"
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$DIR/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    "$DIR/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
+# (NNODES, NODE_RANK, MASTER_ADDR, PORT, PYTHON: as dist_train.sh)
+exec bash "$(dirname "$0")/dist_run.sh" "$3" test.py "$1" "$2" \
     --launcher pytorch "${@:4}"

@@ -5,16 +5,14 @@ Example::
     python tools/test.py configs/act/vit-s_1xb32-coslr-300e_modelnet40.py ckpt.pth
 """
 import argparse
-import os
 import os.path as osp
-
-from mmengine.config import DictAction
 
 import act_mmdet3d  # noqa: F401  (registers modules)
 from act_mmdet3d.compat import apply_all
 from act_mmdet3d.engine.hooks import (CheckpointMatchHook,
                                       is_complete_checkpoint)
 from act_mmdet3d.utils import (build_runner, check_work_dir, load_config,
+                               parse_runner_args, set_work_dir,
                                shut_down_process_group)
 
 
@@ -23,21 +21,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):
@@ -51,11 +35,7 @@ def main(argv=None):
         raise ValueError(f'checkpoint {args.checkpoint} is truncated or '
                          'corrupt (not a complete torch.save file)')
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     check_work_dir(cfg.work_dir)
     cfg.load_from = args.checkpoint
     runner = build_runner(cfg)

@@ -14,11 +14,10 @@ rewritten here. The flags below only set the config keys they name.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 
 import act_mmdet3d  # noqa: F401  (registers modules)
@@ -27,7 +26,8 @@ from act_mmdet3d.engine.hooks import (CheckpointMatchHook,
                                       find_last_complete_checkpoint,
                                       is_complete_checkpoint)
 from act_mmdet3d.utils import (build_runner, check_config, check_work_dir,
-                               load_config, shut_down_process_group)
+                               load_config, parse_runner_args, set_work_dir,
+                               shut_down_process_group)
 
 
 def parse_args(argv=None):
@@ -71,21 +71,7 @@ def parse_args(argv=None):
         const='auto',
         help='resume from the given checkpoint; without a path, from the '
         'newest complete checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args) -> Config:
@@ -93,11 +79,7 @@ def build_config(args) -> Config:
     cfg.launcher = args.launcher
     check_config(cfg)
 
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')

@@ -54,6 +54,17 @@ def progress_logger(name='benchmark'):
     return MMLogger.get_instance(name, logger_name=name).info
 
 
+def add_bench_args(parser, outputs: str):
+    """Add the arguments every benchmark tool takes: the input size
+    (``--batch-size`` clouds of ``--num-points`` points, ACT's fine-tuning
+    batch of 32 x 1024 by default) and ``--out``, the folder it writes
+    ``outputs`` to (``tools/analysis_tools/benchmark.py`` reads them)."""
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--num-points', type=int, default=1024)
+    parser.add_argument('--out', default=None, help=f'folder for {outputs}')
+    return parser
+
+
 def format_value(value):
     """A cell: floats to 3 significant-ish digits, None / NaN as '-'."""
     if isinstance(value, float):

@@ -27,8 +27,8 @@ import torch.nn as nn
 from timm.models.vision_transformer import Block
 
 from act_mmdet3d.models.layers import MiniPointNetReference
-from act_mmdet3d.utils.benchmark import (format_table, machine_info,
-                                         matmul_gflops, measure,
+from act_mmdet3d.utils.benchmark import (add_bench_args, format_table,
+                                         machine_info, matmul_gflops, measure,
                                          progress_logger)
 from mmdet3d.registry import MODELS
 
@@ -147,12 +147,9 @@ def run(batch=32, num_points=1024, budget=10.0, progress=print):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--num-points', type=int, default=1024)
+    add_bench_args(parser, 'bench_backbone.json')
     parser.add_argument('--budget', type=float, default=10.0,
                         help='most seconds of timed runs per measurement')
-    parser.add_argument('--out', default=None,
-                        help='folder for bench_backbone.json')
     args = parser.parse_args(argv)
     rows = run(args.batch_size, args.num_points, args.budget,
                progress=progress_logger())

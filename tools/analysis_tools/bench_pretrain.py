@@ -46,8 +46,9 @@ import mmengine
 import torch
 import torch.nn.functional as F
 
-from act_mmdet3d.utils.benchmark import (format_table, machine_info,
-                                         matmul_gflops, progress_logger)
+from act_mmdet3d.utils.benchmark import (add_bench_args, format_table,
+                                         machine_info, matmul_gflops,
+                                         progress_logger)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs/act/act_vit-s_1xb128-coslr-300e_shapenet55.py')
@@ -781,8 +782,7 @@ def report(result, markdown=False):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--num-points', type=int, default=1024)
+    add_bench_args(parser, 'bench_pretrain.json / .md')
     parser.add_argument('--repeat', type=int, default=3,
                         help='timed runs per case (median is kept)')
     parser.add_argument('--config', default=DEFAULT_CONFIG,
@@ -792,8 +792,6 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: batch 2, one timed run')
-    parser.add_argument('--out', default=None,
-                        help='folder for bench_pretrain.json / .md')
     args = parser.parse_args(argv)
     for key in ('batch_size', 'num_points', 'repeat'):
         if getattr(args, key) < 1:

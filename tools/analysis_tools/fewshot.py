@@ -31,14 +31,15 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from terminaltables import AsciiTable
 
 import act_mmdet3d  # noqa: F401  (registers modules)
 from act_mmdet3d.compat import apply_all
-from act_mmdet3d.utils import build_runner, check_config, load_config
+from act_mmdet3d.utils import (add_cfg_options, build_runner, check_config,
+                               load_config)
 from mmdet3d.registry import DATASETS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -75,8 +76,7 @@ def parse_args(argv=None):
         'epoch\'s (labelled "best epoch")')
     parser.add_argument('--metric', default='overall_acc',
                         help='validation metric to report')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.way < 2 or args.shot < 1:
         parser.error(f'--way must be >= 2 and --shot >= 1, got {args.way}, '

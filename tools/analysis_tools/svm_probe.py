@@ -39,7 +39,7 @@ from typing import Optional, Tuple
 import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
@@ -51,6 +51,7 @@ from torch.utils.data import DataLoader
 from act_mmdet3d.engine.checkpoint import load_prefixed_state_dict
 from act_mmdet3d.models.data_preprocessors import (build_data_preprocessor,
                                                    stack_points)
+from act_mmdet3d.utils import add_cfg_options
 from mmdet3d.registry import DATASETS, MODELS
 
 PREFIX = 'backbone.'
@@ -102,8 +103,7 @@ def parse_args(argv=None):
                         'work_dirs/svm_probe/<config>_<checkpoint>.json)')
     parser.add_argument('--save-features',
                         help='also save the features and labels (.npz)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

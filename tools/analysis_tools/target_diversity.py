@@ -27,7 +27,7 @@ import os.path as osp
 
 import act_mmdet3d  # noqa: F401  (registers the modules)
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
@@ -38,6 +38,7 @@ from act_mmdet3d.evaluation.functional import (code_perplexity,
                                                target_diversity)
 from act_mmdet3d.models.pretrainers.act_pretrainer import \
     load_teacher_checkpoint
+from act_mmdet3d.utils import add_cfg_options
 from mmdet3d.registry import DATASETS, MODELS
 
 #: the columns of the table: (key, header, format)
@@ -67,8 +68,7 @@ def parse_args(argv=None):
                         "train for teacher_mode='reference')")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='JSON file for the figures')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -48,8 +48,8 @@ import argparse
 import os.path as osp
 
 import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
-from mmengine.config import DictAction
 
+from act_mmdet3d.utils import add_cfg_options
 from act_mmdet3d.visualization import MODES, render, render_curves
 
 
@@ -86,19 +86,17 @@ def parse_args(argv=None):
     parser.add_argument('--max-samples', type=int,
                         help='tsne: embed N clouds evenly spaced over the '
                         'split (default all)')
-    parser.add_argument('--labels', nargs='+',
-                        help='curves: one label per work dir')
-    parser.add_argument('--keys', nargs='+',
-                        help='curves: scalars to draw (default: loss, lr, '
-                        'temperature, kl_weight, accuracy, ... as logged)')
-    parser.add_argument('--name', default='curves.png',
-                        help='curves: output file name (curves.png)')
     parser.add_argument('--palette', action='store_true',
                         help='8-bit palette PNGs, ~3x smaller (for docs)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser)
+    curves = parser.add_argument_group('curves (WORK_DIR ...)')
+    curves.add_argument('--labels', nargs='+', help='one label per work dir')
+    curves.add_argument(
+        '--keys', nargs='+', help='scalars to draw (default: loss, lr, '
+        'temperature, kl_weight, accuracy, ... as logged)')
+    curves.add_argument('--name', default='curves.png',
+                        help='output file name (curves.png)')
     args = parser.parse_args(argv)
     if args.mode == 'curves':
         if args.cfg_options:

@@ -685,12 +685,9 @@ def write_scannet(out, args, log):
 
 
 WRITERS = dict(
-    shapenet55=write_shapenet55,
-    modelnet40=write_modelnet40,
-    fewshot=write_fewshot,
-    scanobjectnn=write_scanobjectnn,
-    shapenetpart=write_shapenetpart,
-    scannet=write_scannet)
+    shapenet55=write_shapenet55, modelnet40=write_modelnet40,
+    fewshot=write_fewshot, scanobjectnn=write_scanobjectnn,
+    shapenetpart=write_shapenetpart, scannet=write_scannet)
 
 
 # --------------------------------------------------------------------------

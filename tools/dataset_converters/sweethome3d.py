@@ -430,11 +430,20 @@ def parse_args(argv=None):
         description='Sweet Home 3D furniture catalogues -> ShapeNet-55 + '
         'ModelNet40 layouts')
     parser.add_argument('source', help='a folder of .sh3f files, or files')
-    parser.add_argument('--out', default='data/real')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--test-ratio', type=float, default=0.2)
-    parser.add_argument('--min-per-class', type=int, default=15)
-    parser.add_argument('--classes', nargs='+', default=None)
+    parser.add_argument('--out', default='data/real',
+                        help='output root (default data/real)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the split, the model ids and the '
+                        'samples (default 0)')
+    parser.add_argument('--test-ratio', type=float, default=0.2,
+                        help='share of every class held out for testing '
+                        '(default 0.2)')
+    parser.add_argument('--min-per-class', type=int, default=15,
+                        help='classes with fewer labelled models are '
+                        'dropped (default 15)')
+    parser.add_argument('--classes', nargs='+', default=None,
+                        help='keep only these classes (default: every '
+                        'class with enough models)')
     return parser.parse_args(argv)
 
 

@@ -54,10 +54,7 @@ def parse_args(argv=None):
     parser.add_argument('src', help='official checkpoint (read only)')
     parser.add_argument('dst', help='output mmengine checkpoint')
     parser.add_argument(
-        '--from',
-        dest='layout',
-        required=True,
-        choices=SOURCES + ('auto', ),
+        '--from', dest='layout', required=True, choices=SOURCES + ('auto', ),
         help='source layout (auto: detect from the key names)')
     parser.add_argument(
         '--parts',
