@@ -15,11 +15,11 @@ import pytest
 from mmengine.config import Config
 
 import act_mmdet3d  # noqa: F401
+from _helpers import load_tool
 from mmdet3d.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-import ablate  # noqa: E402
+ablate = load_tool('tools/analysis_tools/ablate.py')
 
 DEMO_STUDY = osp.join(ROOT, 'configs', 'ablation', 'demo.py')
 

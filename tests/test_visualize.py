@@ -18,8 +18,9 @@ import pytest
 import torch
 from PIL import Image
 
+from _helpers import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
 AE = osp.join(ROOT, 'configs/demo/act-autoencoder_minilm-l6_1xb8-coslr-2e_shapenet55-demo.py')
 PRETRAIN = osp.join(ROOT, 'configs/demo/act_vit-s_1xb16-coslr-3e_shapenet55-demo.py')
@@ -274,7 +275,7 @@ class _ListDataset:
 
 # ------------------------------------------------ configs + checkpoints
 def test_mask_ratio_0_vs_08_through_the_cli(tmp_path):
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
     base = ['mask', PRETRAIN, '--cfg-options', *TINY_BACKBONE, '--size',
             '400', '300', '--index', '2']
     (zero, ) = visualize.main(base + ['--mask-ratio', '0', '--out',
@@ -340,7 +341,7 @@ def test_reconstruction_and_groups_from_a_stage1_checkpoint(tmp_path):
 
 
 def test_partseg_cli_path(tmp_path):
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
     seg, _ = build_random('partseg', PARTSEG, TINY_SEG)
     ckpt = save_state(seg, tmp_path / 'seg.pth')
     paths = visualize.main(['partseg', PARTSEG, ckpt, '--index', '0', '3',
@@ -409,7 +410,7 @@ def test_detection_cli_on_an_mmdet3d_detector_config(tmp_path,
                                                      scannet_root):
     """The CLI path with any mmdet3d detector config: a stand-in
     detector (known predictions) on a ScanNet-format scene."""
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
     from mmdet3d.registry import MODELS
     from mmengine.model import BaseModel
     from mmengine.structures import InstanceData
@@ -473,7 +474,7 @@ test_dataloader = dict(dataset=dict(
 def test_detection_cli_on_the_act_votenet_config(tmp_path, scannet_root):
     """configs/act/votenet_act-vit-s_8xb8_scannet-3d.py (mmdet3d's VoteNet, ACT
     backbone), shrunk, a randomly initialised checkpoint, on CPU."""
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
     config = osp.join(ROOT, 'configs/act/votenet_act-vit-s_8xb8_scannet-3d.py')
     opts = [
         'model.backbone.embed_dims=32', 'model.backbone.depth=2',
@@ -492,7 +493,7 @@ def test_detection_cli_on_the_act_votenet_config(tmp_path, scannet_root):
 
 # ------------------------------------------------------------- errors
 def test_clear_errors(tmp_path, capsys):
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
 
     from act_mmdet3d.visualization import draw_sample, render
     with pytest.raises(SystemExit):
@@ -577,7 +578,7 @@ def test_scalars_go_to_local_and_tensorboard_backends(train_run):
 
 
 def test_curves_read_a_training_run(train_run, tmp_path):
-    import visualize
+    visualize = load_tool('tools/analysis_tools/visualize.py')
 
     from act_mmdet3d.utils import read_scalars
     from act_mmdet3d.visualization import draw_curves

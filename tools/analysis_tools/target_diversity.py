@@ -25,20 +25,20 @@ import json
 import os
 import os.path as osp
 
-import act_mmdet3d  # noqa: F401  (registers the modules)
+import act_mmdet3d.compat.install  # noqa: F401  (registers, applies fixes)
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from mmengine.utils import ProgressBar
 from terminaltables import AsciiTable
 
 from act_mmdet3d.evaluation.functional import (code_perplexity,
                                                target_diversity)
+from act_mmdet3d.models.data_preprocessors import stack_points
 from act_mmdet3d.models.pretrainers.act_pretrainer import \
     load_teacher_checkpoint
-from act_mmdet3d.utils import add_cfg_options
+from act_mmdet3d.utils import add_cfg_options, load_config
 from mmdet3d.registry import DATASETS, MODELS
 
 #: the columns of the table: (key, header, format)
@@ -125,7 +125,7 @@ def measure(teacher, dataset, num_clouds: int, batch_size: int,
             [dataset[i] for i in range(start,
                                        min(start + batch_size, num_clouds))])
         inputs = teacher.data_preprocessor(batch, False)['inputs']
-        points = torch.stack(inputs['points'])[..., :3].contiguous()
+        points = stack_points(inputs)[..., :3].contiguous()
         groups = teacher.grouper(points)
         logits = teacher.encode_logits(groups)
         argmax_codes.append(logits.argmax(-1))
@@ -174,10 +174,7 @@ def table(result: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
+    cfg = load_config(args.config, args.cfg_options)
     torch.manual_seed(args.seed)
     model_cfg, target_kwargs, mode = teacher_config(cfg)
     teacher = MODELS.build(model_cfg)
