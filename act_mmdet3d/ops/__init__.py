@@ -9,7 +9,8 @@ definitions, ties included, on every backend marked exact.
 Backends (``backend='auto'`` picks):
 
 * CPU: compiled numba kernels (grid-pruned, vectorised, exact in float32),
-  the fastest measured path (``tools/analysis_tools/benchmark.py --only ops``); float64 and
+  the fastest measured path
+  (``tools/analysis_tools/benchmark.py --only ops``); float64 and
   numba-less installs use the pure-torch reference.
 * CUDA: mmcv's kernels where mmcv was built with CUDA ops, else the same
   pure-torch code as the CPU reference.

@@ -51,7 +51,8 @@ def furthest_point_sample(points: Tensor,
 
     * ``'numba'`` (CPU, float16/bfloat16/float32): a compiled grid-pruned
       kernel, exact as above, batch split over ``torch.get_num_threads()``
-      threads. The fastest exact CPU path (see ``tools/analysis_tools/benchmark.py``).
+      threads. The fastest exact CPU path (see
+      ``tools/analysis_tools/benchmark.py``).
     * ``'torch'``: the reference, a loop of S vectorised torch steps over the
       whole batch; any device and dtype, scriptable/exportable.
     * ``'quickfps'``: ``torch_quickfps.sample_idx(points, S, start_idx=...)``

@@ -24,8 +24,8 @@ class ReConPointTransformer(ACTPointTransformer):
     Parameter names follow ReCon's ``PointTransformer`` (``cls_token``,
     ``img_token``, ``text_token`` and their ``*_pos``, ``encoder``,
     ``pos_embed``, ``blocks.{i}`` with ``*_contrast`` branches, ``norm``);
-    ``tools/model_converters/convert_checkpoint.py --from recon`` maps its pretraining
-    (``MAE_encoder.*``) and fine-tuned files. Arguments as
+    ``tools/model_converters/convert_checkpoint.py --from recon`` maps its
+    pretraining (``MAE_encoder.*``) and fine-tuned files. Arguments as
     :class:`ACTPointTransformer` (always with the query tokens), plus:
 
     Args:

@@ -150,7 +150,8 @@ class MiniPointNetReference(MiniPointNet):
     """The literal Conv1d formulation of :class:`MiniPointNet`.
 
     Same parameters; kept as the readable statement of the reference model
-    and as the baseline the tests and ``tools/analysis_tools/benchmark.py`` compare against.
+    and as the baseline the tests and
+    ``tools/analysis_tools/benchmark.py`` compare against.
     """
 
     def forward(self, point_groups: Tensor) -> Tensor:
