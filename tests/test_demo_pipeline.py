@@ -112,3 +112,31 @@ def _log_text(work_dir):
     (log, ) = glob.glob(osp.join(str(work_dir), '*', '*.log'))
     with open(log) as f:
         return f.read()
+
+
+def test_real_data_options_fit_every_stage_config(tmp_path):
+    """The options that point the demo at data/real merge into each stage's
+    config (Stage II has no validation loader: an option for it would stop
+    Stage II and its target measurement before they start)."""
+    from _helpers import load_tool
+
+    from act_mmdet3d.utils import load_config
+    demo = load_tool('tools/demo_pipeline.py')
+    real = tmp_path / demo.REAL_ROOT
+    real.mkdir(parents=True)
+    (real / 'summary.json').write_text(json.dumps(dict(
+        models=12, source='test', pretrain=dict(train=9, test=3),
+        classes=['a', 'b'], classification=dict(train=8, test=4))))
+    demo.ROOT = str(tmp_path)
+    opts, note = demo.data_options('real')
+    assert 'real shapes' in note
+    for stage1, stage2 in demo.TEACHERS.values():
+        for config, key in ((stage1, 'stage1'), (stage2, 'stage2')):
+            cfg = load_config(osp.join(ROOT, config), opts[key])
+            root = cfg.train_dataloader.dataset.data_root
+            assert root == f'{demo.REAL_ROOT}/ShapeNet55-34'
+            assert cfg.train_dataloader.dataset.split == 'train'
+    for config in demo.TASK_CONFIGS.values():
+        if 'modelnet40' in config:
+            cfg = load_config(osp.join(ROOT, config), opts['modelnet40'])
+            assert cfg.model.head.num_classes == 2

@@ -129,7 +129,8 @@ def parse_args(argv=None):
 # ------------------------------------------------------------- the data
 def data_options(data: str) -> dict:
     """Per-stage ``--cfg-options`` that point the demo configs at the
-    chosen data: ``{'pretrain': [...], 'modelnet40': [...]}`` (empty for
+    chosen data: ``{'stage1': [...], 'stage2': [...], 'modelnet40': [...]}``
+    (Stage II has no validation loader to point anywhere; empty for
     the procedural data the configs name), and a one-line description."""
     summary = osp.join(ROOT, REAL_ROOT, 'summary.json')
     real = osp.isfile(summary)
@@ -142,7 +143,7 @@ def data_options(data: str) -> dict:
                 ('' if data == 'procedural' else
                  f'; the real shapes are not converted ({REAL_ROOT} '
                  'missing: make demo-data fetches them)'))
-        return dict(pretrain=[], modelnet40=[]), note
+        return dict(stage1=[], stage2=[], modelnet40=[]), note
     with open(summary) as f:
         meta = json.load(f)
     sn = f'{REAL_ROOT}/ShapeNet55-34'
@@ -156,9 +157,11 @@ def data_options(data: str) -> dict:
     # pretraining never sees the held-out classification shapes: their
     # clouds are the ShapeNet-55 'test' list, so Stage II (the paper's
     # split='whole') reads 'train' only
+    train = [f'train_dataloader.dataset.data_root={sn}',
+             'train_dataloader.dataset.split=train']
     return dict(
-        pretrain=[f'{k}.dataset.data_root={sn}' for k in loaders] +
-        ['train_dataloader.dataset.split=train'],
+        stage1=train + [f'{k}.dataset.data_root={sn}' for k in loaders[1:]],
+        stage2=train,
         modelnet40=[f'{k}.dataset.data_root={mn}' for k in loaders] +
         [f'model.head.num_classes={len(meta["classes"])}']), note
 
@@ -368,12 +371,11 @@ def main(argv=None):
     teachers = {}
     for name, (stage1_cfg, stage2_cfg) in TEACHERS.items():
         sub = '' if name == 'pretrained' else f'_{name}'
-        pre = data_opts['pretrain'] + opts
         s1 = run_stage(f'Stage I ({name} teacher autoencoder)', stage1_cfg,
-                       osp.join(work_dir, f'autoencoder{sub}'), pre,
-                       args.force)
+                       osp.join(work_dir, f'autoencoder{sub}'),
+                       data_opts['stage1'] + opts, args.force)
         # a stage that ran again makes every stage that reads it run again
-        s2_opts = pre + teacher_opts + [
+        s2_opts = data_opts['stage2'] + opts + teacher_opts + [
             'model.target_generator.init_cfg.checkpoint=' + s1['checkpoint']
         ]
         targets_json = osp.join(work_dir, f'targets{sub}.json')
