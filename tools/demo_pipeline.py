@@ -13,7 +13,7 @@ Three students, same seed, data, budget and schedule:
 Each student is probed frozen by a linear SVM
 (``tools/analysis_tools/svm_probe.py`` on z-scored features, C chosen by
 5-fold CV on the training split; (c) is the seeded random init) and
-fine-tuned with ``configs/demo/finetune_<task>_demo.py`` (last epoch
+fine-tuned with the ``TASK_CONFIGS`` demo configs (last epoch
 reported). Before Stage II the teacher's targets are measured
 (``tools/analysis_tools/target_diversity.py``: mean cosine to their mean,
 the share a constant explains, the codebook perplexity): targets a constant
